@@ -1,0 +1,87 @@
+/**
+ * The reply function (async event, no trigger): answers one DingTalk message with the LLM and posts it
+ * to the session webhook. This file only wires configuration and adapters to the core.
+ */
+import { createAxiosWebhookSender } from '../../shared/adapters/axios-webhook';
+import { createFsObjectStore } from '../../shared/adapters/fs-object-store';
+import { createOpenAiLlm } from '../../shared/adapters/openai-llm';
+import { createOssObjectStore } from '../../shared/adapters/oss-object-store';
+import { loadReplyConfig, secretValues, type ReplyConfig } from '../../shared/config/load-config';
+import { handleReply, type ReplyDeps, type ReplyOutcome } from '../../shared/core/handle-reply';
+import { describeError } from '../../shared/errors';
+import { InvocationContext } from '../../shared/fc/context';
+import { ExchangeLog } from '../../shared/history/exchange-log';
+import { loadO200kCounter } from '../../shared/llm/token-counter';
+import { createLogger } from '../../shared/logging/logger';
+import { systemClock, type ObjectStore } from '../../shared/ports';
+
+const env = process.env;
+
+interface Instance {
+  deps: ReplyDeps;
+  context: InvocationContext;
+}
+
+let instance: Instance | undefined;
+
+function createObjectStore(config: ReplyConfig, context: InvocationContext): ObjectStore {
+  const history = config.history;
+  if (history.kind === 'filesystem') return createFsObjectStore(history.dir);
+  const region = history.region ?? context.region();
+  if (region === undefined) {
+    throw new Error('OSS_REGION is required outside FC: the region of OSS_BUCKET, such as cn-hangzhou');
+  }
+  return createOssObjectStore({
+    bucket: history.bucket,
+    region,
+    ...(history.endpoint !== undefined ? { endpoint: history.endpoint } : {}),
+    // Inside FC the internal endpoint is free and needs no internet access.
+    internal: env.FC_FUNCTION_NAME !== undefined,
+    credentials: () => context.credentials(),
+  });
+}
+
+/** Loads configuration and builds the adapters once per instance, with the first invocation's context. */
+function getInstance(fcContext: unknown): Instance {
+  if (instance !== undefined) return instance;
+  const config = loadReplyConfig(env);
+  const context = new InvocationContext({
+    ...(config.credentials !== undefined ? { credentials: config.credentials } : {}),
+    ...(config.region !== undefined ? { region: config.region } : {}),
+  });
+  context.update(fcContext);
+  const log = createLogger({ level: config.logLevel, secrets: secretValues(env), base: { fn: 'reply' } });
+  const deps: ReplyDeps = {
+    settings: {
+      systemPrompt: config.systemPrompt,
+      historyLength: config.historyLength,
+      maxContextTokens: config.maxContextTokens,
+      webhookHosts: config.webhookHosts,
+    },
+    history: new ExchangeLog(createObjectStore(config, context), config.history.prefix, log),
+    llm: createOpenAiLlm(config.llm),
+    webhook: createAxiosWebhookSender({ timeoutMs: config.webhookTimeoutMs }),
+    clock: systemClock,
+    logger: log,
+    loadTokenCounter: loadO200kCounter,
+  };
+  instance = { deps, context };
+  return instance;
+}
+
+const fallbackLogger = createLogger({ secrets: secretValues(env), base: { fn: 'reply' } });
+
+/** FC 3.0 handler: `event` is the Buffer the conversation function sent. Resolves with the outcome. */
+export async function handler(event: unknown, context: unknown): Promise<{ outcome: ReplyOutcome | 'misconfigured' }> {
+  let current: Instance;
+  try {
+    current = getInstance(context);
+  } catch (error) {
+    // A retry cannot fix configuration, so this resolves instead of throwing (FC would retry a throw).
+    fallbackLogger.error('reply.misconfigured', { outcome: 'misconfigured', error: describeError(error) });
+    return { outcome: 'misconfigured' };
+  }
+  const fc = current.context.update(context);
+  const logger = fc.requestId !== undefined ? current.deps.logger.child({ requestId: fc.requestId }) : current.deps.logger;
+  return { outcome: await handleReply(event, { ...current.deps, logger }) };
+}

@@ -1,0 +1,112 @@
+import OSS from 'ali-oss';
+import { StorageError, type StorageOperation } from '../errors';
+import { clientPerCredentials, type CloudCredentials } from '../fc/context';
+import type { ObjectStore } from '../ports';
+
+/** Options of `createOssObjectStore`. */
+export interface OssObjectStoreOptions {
+  bucket: string;
+  /** `cn-hangzhou` or `oss-cn-hangzhou`; ignored for the host when `endpoint` is set. */
+  region: string;
+  /** Overrides the endpoint (OSS_ENDPOINT); default the region's internal endpoint when `internal`. */
+  endpoint?: string;
+  /** Use `oss-<region>-internal.aliyuncs.com`: free traffic from FC in the same region. */
+  internal: boolean;
+  /** Read on each call: FC rotates the function role's temporary credentials. */
+  credentials: () => CloudCredentials;
+  /** Per-request timeout. Default 10 s (ali-oss's own default is 60 s). */
+  timeoutMs?: number;
+}
+
+/** Most keys OSS deletes in one DeleteMultipleObjects request. */
+const DELETE_BATCH = 1000;
+
+function fail(operation: StorageOperation, error: unknown): StorageError {
+  const raw = error as { code?: unknown; status?: unknown; name?: unknown };
+  const code = typeof raw.code === 'string' ? raw.code : typeof raw.name === 'string' ? raw.name : 'Error';
+  const status = typeof raw.status === 'number' && raw.status > 0 ? raw.status : undefined;
+  const hints: Record<string, string> = {
+    NoSuchBucket: 'check OSS_BUCKET and OSS_REGION',
+    AccessDenied: "check the function role's RAM policy for the bucket prefix",
+    InvalidAccessKeyId: 'check the credentials',
+    SignatureDoesNotMatch: 'check the credentials',
+  };
+  const hint = hints[code] ? `; ${hints[code]}` : '';
+  return new StorageError(operation, `OSS ${operation} failed: ${code}${status ? ` (${status})` : ''}${hint}`, {
+    cause: error,
+    code,
+    ...(status !== undefined ? { status } : {}),
+  });
+}
+
+/** The `oss-` prefixed region ali-oss expects. */
+export function ossRegion(region: string): string {
+  return region.startsWith('oss-') ? region : `oss-${region}`;
+}
+
+/**
+ * History objects in an OSS bucket through ali-oss. Create-only writes use `x-oss-forbid-overwrite`
+ * (OSS's only conditional write); listing is ListObjectsV2 with `max-keys`, so reads stay bounded.
+ */
+export function createOssObjectStore(options: OssObjectStoreOptions): ObjectStore {
+  const clientFor = clientPerCredentials(
+    (credentials) =>
+      new OSS({
+        bucket: options.bucket,
+        region: ossRegion(options.region),
+        accessKeyId: credentials.accessKeyId,
+        accessKeySecret: credentials.accessKeySecret,
+        ...(credentials.securityToken !== undefined ? { stsToken: credentials.securityToken } : {}),
+        ...(options.endpoint !== undefined
+          ? { endpoint: options.endpoint, secure: options.endpoint.startsWith('https:') }
+          : { internal: options.internal, secure: true }),
+        timeout: options.timeoutMs ?? 10_000,
+      }),
+  );
+  const client = (): OSS => clientFor(options.credentials());
+
+  return {
+    description: `oss://${options.bucket}`,
+
+    async list(prefix, limit) {
+      try {
+        const result = await client().listV2({ prefix, 'max-keys': String(Math.min(Math.max(limit, 1), 1000)) });
+        return (result.objects ?? []).map((object) => object.name);
+      } catch (error) {
+        throw fail('list', error);
+      }
+    },
+
+    async get(key) {
+      try {
+        const result = await client().get(key);
+        return Buffer.isBuffer(result.content) ? result.content : Buffer.from(String(result.content ?? ''), 'utf8');
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'NoSuchKey') return undefined;
+        throw fail('read', error);
+      }
+    },
+
+    async put(key, body, putOptions) {
+      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      if (putOptions?.ifAbsent) headers['x-oss-forbid-overwrite'] = 'true';
+      try {
+        await client().put(key, body, { headers });
+        return true;
+      } catch (error) {
+        if (putOptions?.ifAbsent && (error as { code?: unknown }).code === 'FileAlreadyExists') return false;
+        throw fail('write', error);
+      }
+    },
+
+    async deleteMany(keys) {
+      try {
+        for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+          await client().deleteMulti(keys.slice(start, start + DELETE_BATCH), { quiet: true });
+        }
+      } catch (error) {
+        throw fail('delete', error);
+      }
+    },
+  };
+}

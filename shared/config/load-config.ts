@@ -1,0 +1,224 @@
+import { ConfigError } from '../errors';
+import { LOG_LEVELS, type LogLevel } from '../logging/logger';
+import { VARIABLES, variable, type FunctionName } from './variables';
+
+/** The process environment, or any map shaped like it (tests, local mode). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Access keys given by environment, used only where FC's context has none (outside FC). */
+export interface StaticCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
+/** What the conversation function needs. */
+export interface ConversationConfig {
+  appSecret: string;
+  replyFunctionName: string;
+  fcEndpoint?: string;
+  accountId?: string;
+  region?: string;
+  credentials?: StaticCredentials;
+  logLevel: LogLevel;
+}
+
+/** Where history is kept. */
+export type HistoryConfig =
+  | { kind: 'filesystem'; dir: string; prefix: string }
+  | { kind: 'oss'; bucket: string; region?: string; endpoint?: string; prefix: string };
+
+/** The LLM connection. */
+export interface LlmConfig {
+  apiKey: string;
+  baseURL: string;
+  model: string;
+  /** Set for Azure OpenAI only. */
+  apiVersion?: string;
+  timeoutMs: number;
+  maxRetries: number;
+}
+
+/** What the reply function needs. */
+export interface ReplyConfig {
+  llm: LlmConfig;
+  systemPrompt: string;
+  historyLength: number;
+  maxContextTokens: number;
+  history: HistoryConfig;
+  webhookHosts: string[];
+  webhookTimeoutMs: number;
+  region?: string;
+  credentials?: StaticCredentials;
+  logLevel: LogLevel;
+}
+
+/** Reads variables, collecting every problem so one cold start reports them all. */
+class Reader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  /** The trimmed value of `name` or its aliases, else the default; '' counts as unset. */
+  optional(name: string): string | undefined {
+    const spec = variable(name);
+    for (const candidate of [spec.name, ...(spec.aliases ?? [])]) {
+      const value = this.env[candidate]?.trim();
+      if (value !== undefined && value !== '') return value;
+    }
+    return spec.default === '' ? undefined : spec.default;
+  }
+
+  required(name: string): string {
+    const value = this.optional(name);
+    if (value === undefined) {
+      const spec = variable(name);
+      const also = spec.aliases?.length ? ` (or ${spec.aliases.join(', ')})` : '';
+      this.problems.push(`${name}${also} is required: ${spec.description}${spec.where ? ` ${spec.where}` : ''}`);
+      return '';
+    }
+    return value;
+  }
+
+  integer(name: string, min: number, max: number): number {
+    const raw = this.optional(name) ?? '';
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return min;
+    }
+    return value;
+  }
+
+  url(name: string, value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    try {
+      const url = new URL(value);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return value;
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name} must be an http(s) URL (got "${value}")`);
+    return undefined;
+  }
+
+  logLevel(): LogLevel {
+    const value = (this.optional('LOG_LEVEL') ?? 'info').toLowerCase();
+    if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
+    this.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${value}")`);
+    return 'info';
+  }
+
+  credentials(): StaticCredentials | undefined {
+    const accessKeyId = this.optional('ALIBABA_CLOUD_ACCESS_KEY_ID');
+    const accessKeySecret = this.optional('ALIBABA_CLOUD_ACCESS_KEY_SECRET');
+    if (accessKeyId === undefined || accessKeySecret === undefined) return undefined;
+    const securityToken = this.optional('ALIBABA_CLOUD_SECURITY_TOKEN');
+    return securityToken === undefined ? { accessKeyId, accessKeySecret } : { accessKeyId, accessKeySecret, securityToken };
+  }
+
+  region(name: 'FC_REGION' | 'OSS_REGION'): string | undefined {
+    const value = this.optional(name);
+    if (value !== undefined && !/^(oss-)?[a-z]{2,}(-[a-z0-9]+)+$/.test(value)) {
+      this.problems.push(`${name} must be a region id such as cn-hangzhou (got "${value}")`);
+      return undefined;
+    }
+    return value;
+  }
+
+  done<T>(fn: FunctionName, value: T): T {
+    if (this.problems.length > 0) {
+      throw new ConfigError(`the ${fn} function's configuration is incomplete:\n- ${this.problems.join('\n- ')}`);
+    }
+    return value;
+  }
+}
+
+/** Drops keys whose value is undefined, so optional fields are absent rather than `undefined`. */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
+}
+
+/**
+ * Loads the conversation function's configuration. Call once per cold start.
+ * Throws `ConfigError` listing every missing or malformed variable.
+ */
+export function loadConversationConfig(env: Env): ConversationConfig {
+  const read = new Reader(env);
+  return read.done(
+    'conversation',
+    compact({
+      appSecret: read.required('DINGTALK_APP_SECRET'),
+      replyFunctionName: read.required('REPLY_FUNCTION_NAME'),
+      fcEndpoint: read.url('FC_ENDPOINT', read.optional('FC_ENDPOINT')),
+      accountId: read.optional('FC_ACCOUNT_ID'),
+      region: read.region('FC_REGION'),
+      credentials: read.credentials(),
+      logLevel: read.logLevel(),
+    }),
+  );
+}
+
+function historyConfig(read: Reader): HistoryConfig {
+  const prefix = read.optional('HISTORY_PREFIX') ?? 'history/';
+  const dir = read.optional('HISTORY_DIR');
+  if (dir !== undefined) return { kind: 'filesystem', dir, prefix };
+  const bucket = read.optional('OSS_BUCKET');
+  if (bucket !== undefined) {
+    if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)) {
+      read.problems.push(`OSS_BUCKET must be a bucket name (3-63 lowercase letters, digits, hyphens; got "${bucket}")`);
+    }
+    const region = read.region('OSS_REGION');
+    const endpoint = read.url('OSS_ENDPOINT', read.optional('OSS_ENDPOINT'));
+    return compact({ kind: 'oss' as const, bucket, region, endpoint, prefix });
+  }
+  read.problems.push(
+    'HISTORY_DIR or OSS_BUCKET is required: where history is kept. Set OSS_BUCKET to an OSS bucket in the ' +
+      "function's region, or HISTORY_DIR to a folder (a local path, or an OSS bucket mounted into FC).",
+  );
+  return { kind: 'filesystem', dir: '', prefix };
+}
+
+/**
+ * Loads the reply function's configuration. Call once per cold start.
+ * Throws `ConfigError` listing every missing or malformed variable.
+ */
+export function loadReplyConfig(env: Env): ReplyConfig {
+  const read = new Reader(env);
+  const baseURL = read.url('OPENAI_BASE_URL', read.optional('OPENAI_BASE_URL')) ?? '';
+  const hosts = (read.optional('DINGTALK_WEBHOOK_HOSTS') ?? '')
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter((host) => host !== '');
+  if (hosts.length === 0) read.problems.push('DINGTALK_WEBHOOK_HOSTS must name at least one host (default oapi.dingtalk.com)');
+  return read.done(
+    'reply',
+    compact({
+      llm: compact({
+        apiKey: read.required('OPENAI_API_KEY'),
+        baseURL,
+        model: read.optional('OPENAI_MODEL') ?? 'gpt-4o-mini',
+        apiVersion: read.optional('OPENAI_API_VERSION'),
+        timeoutMs: read.integer('LLM_TIMEOUT_SECONDS', 1, 900) * 1000,
+        maxRetries: read.integer('LLM_MAX_RETRIES', 0, 5),
+      }),
+      systemPrompt: read.optional('SYSTEM_PROMPT') ?? '',
+      historyLength: read.integer('HISTORY_LENGTH', 0, 100),
+      maxContextTokens: read.integer('MAX_CONTEXT_TOKENS', 256, 2_000_000),
+      history: historyConfig(read),
+      webhookHosts: hosts,
+      webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_SECONDS', 1, 60) * 1000,
+      region: read.region('FC_REGION'),
+      credentials: read.credentials(),
+      logLevel: read.logLevel(),
+    }),
+  );
+}
+
+/** Every secret value present in `env`, for the logger to scrub. */
+export function secretValues(env: Env): string[] {
+  return VARIABLES.filter((spec) => spec.secret)
+    .flatMap((spec) => [spec.name, ...(spec.aliases ?? [])])
+    .map((name) => env[name]?.trim())
+    .filter((value): value is string => value !== undefined && value !== '');
+}

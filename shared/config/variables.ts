@@ -1,0 +1,194 @@
+/** The functions a variable is read by. `local` is the laptop mode's own settings. */
+export type FunctionName = 'conversation' | 'reply';
+
+/** One environment variable: the single source for the loader, the README table and s.yaml's test. */
+export interface VariableSpec {
+  name: string;
+  /** Other names accepted for the same value (checked after `name`). */
+  aliases?: readonly string[];
+  usedBy: readonly FunctionName[];
+  /** The value used when unset; `undefined` means no default. */
+  default?: string;
+  /** Required variables fail the cold start with "NAME is required: <description> <where>". */
+  required?: boolean;
+  /** Never logged or printed. */
+  secret?: boolean;
+  /** What it is. */
+  description: string;
+  /** Where to find the value, for required variables. */
+  where?: string;
+}
+
+/** Every variable the functions read, in the order the README lists them. */
+export const VARIABLES: readonly VariableSpec[] = [
+  {
+    name: 'DINGTALK_APP_SECRET',
+    aliases: ['DINGTALK_CLIENT_SECRET'],
+    usedBy: ['conversation'],
+    required: true,
+    secret: true,
+    description: "The robot application's Client Secret (formerly AppSecret); it verifies DingTalk's `sign` header.",
+    where: 'DingTalk developer console → your app → Credentials & Basic Info → Client Secret.',
+  },
+  {
+    name: 'REPLY_FUNCTION_NAME',
+    usedBy: ['conversation'],
+    required: true,
+    description: 'Name of the reply function that the conversation function invokes asynchronously.',
+    where: 's.yaml sets it to the reply resource’s functionName.',
+  },
+  {
+    name: 'FC_ENDPOINT',
+    usedBy: ['conversation'],
+    description:
+      'FC API endpoint for the async invocation. Default: the internal endpoint `https://<accountId>.<region>-internal.fc.aliyuncs.com`.',
+  },
+  {
+    name: 'FC_ACCOUNT_ID',
+    usedBy: ['conversation'],
+    description: 'Alibaba Cloud account id; FC passes it in the context, set it only outside FC.',
+  },
+  {
+    name: 'FC_REGION',
+    usedBy: ['conversation', 'reply'],
+    description: 'Region id such as `cn-hangzhou`; FC passes it in the context, set it only outside FC.',
+  },
+  {
+    name: 'ALIBABA_CLOUD_ACCESS_KEY_ID',
+    usedBy: ['conversation', 'reply'],
+    secret: true,
+    description: "Access key id; inside FC the function role's temporary credentials are used instead.",
+  },
+  {
+    name: 'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+    usedBy: ['conversation', 'reply'],
+    secret: true,
+    description: 'Access key secret, with ALIBABA_CLOUD_ACCESS_KEY_ID, outside FC only.',
+  },
+  {
+    name: 'ALIBABA_CLOUD_SECURITY_TOKEN',
+    usedBy: ['conversation', 'reply'],
+    secret: true,
+    description: 'STS security token, when the access key outside FC is temporary.',
+  },
+  {
+    name: 'OPENAI_API_KEY',
+    usedBy: ['reply'],
+    required: true,
+    secret: true,
+    description: "API key of the LLM provider (any non-empty value for Ollama or vLLM, which don't check it).",
+    where: "Your provider's console: OpenAI API keys, DashScope API-KEY, DeepSeek API keys, ...",
+  },
+  {
+    name: 'OPENAI_BASE_URL',
+    aliases: ['OPENAI_API_BASE'],
+    usedBy: ['reply'],
+    default: 'https://api.openai.com/v1',
+    description: 'Base URL of the OpenAI-compatible API (see the provider table). For Azure, the resource endpoint.',
+  },
+  {
+    name: 'OPENAI_MODEL',
+    usedBy: ['reply'],
+    default: 'gpt-4o-mini',
+    description: 'Model name sent with each request (for Azure, the deployment name).',
+  },
+  {
+    name: 'OPENAI_API_VERSION',
+    usedBy: ['reply'],
+    description: 'Set only for Azure OpenAI (e.g. `2024-10-21`): switches to the Azure client with this API version.',
+  },
+  {
+    name: 'LLM_TIMEOUT_SECONDS',
+    usedBy: ['reply'],
+    default: '45',
+    description:
+      'Timeout of one LLM request. With the retries, (LLM_MAX_RETRIES + 1) × this stays inside the reply timeout (180 s).',
+  },
+  {
+    name: 'LLM_MAX_RETRIES',
+    usedBy: ['reply'],
+    default: '2',
+    description: 'Retries of a timed-out, rate-limited (429) or failed (5xx) LLM request, with backoff.',
+  },
+  {
+    name: 'SYSTEM_PROMPT',
+    usedBy: ['reply'],
+    default: '',
+    description: 'Instructions prepended to every conversation, when set.',
+  },
+  {
+    name: 'HISTORY_LENGTH',
+    usedBy: ['reply'],
+    default: '5',
+    description: 'How many of the newest exchanges (question and answer) are sent with each question.',
+  },
+  {
+    name: 'MAX_CONTEXT_TOKENS',
+    usedBy: ['reply'],
+    default: '6000',
+    description: 'Upper bound of prompt tokens; the oldest exchanges are left out to stay under it.',
+  },
+  {
+    name: 'HISTORY_DIR',
+    usedBy: ['reply'],
+    description:
+      'Keep history in this folder (a local path, or an OSS bucket mounted into FC such as `/mnt/oss`). Takes precedence over OSS_BUCKET.',
+  },
+  {
+    name: 'OSS_BUCKET',
+    usedBy: ['reply'],
+    description: 'Keep history in this OSS bucket. One of HISTORY_DIR or OSS_BUCKET is required.',
+  },
+  {
+    name: 'OSS_REGION',
+    usedBy: ['reply'],
+    description: "The bucket's region, `cn-hangzhou` or `oss-cn-hangzhou`. Default: the function's region.",
+  },
+  {
+    name: 'OSS_ENDPOINT',
+    usedBy: ['reply'],
+    description: "OSS endpoint override. Default: the region's internal endpoint inside FC, the public one elsewhere.",
+  },
+  {
+    name: 'HISTORY_PREFIX',
+    usedBy: ['reply'],
+    default: 'history/',
+    description: 'Key prefix (or sub-folder) under which history is kept.',
+  },
+  {
+    name: 'DINGTALK_WEBHOOK_HOSTS',
+    usedBy: ['reply'],
+    default: 'oapi.dingtalk.com',
+    description: 'Comma-separated hostnames a session webhook may point to; any other URL is refused and logged.',
+  },
+  {
+    name: 'WEBHOOK_TIMEOUT_SECONDS',
+    usedBy: ['reply'],
+    default: '10',
+    description: 'Timeout of one post to the session webhook.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    usedBy: ['conversation', 'reply'],
+    default: 'info',
+    description: '`debug`, `info`, `warn` or `error`. Message texts are logged only at `debug`.',
+  },
+];
+
+/** The spec of one variable; throws on a typo so code and list cannot drift. */
+export function variable(name: string): VariableSpec {
+  const spec = VARIABLES.find((candidate) => candidate.name === name);
+  if (spec === undefined) throw new Error(`unknown variable ${name}: add it to shared/config/variables.ts`);
+  return spec;
+}
+
+/** The README's configuration table, rendered from `VARIABLES`. */
+export function renderConfigTable(): string {
+  const rows = VARIABLES.map((spec) => {
+    const names = [spec.name, ...(spec.aliases ?? [])].map((name) => `\`${name}\``).join(' or ');
+    const fallback = spec.required ? '**required**' : spec.default === undefined || spec.default === '' ? '—' : `\`${spec.default}\``;
+    const text = spec.where ? `${spec.description} ${spec.where}` : spec.description;
+    return `| ${names} | ${fallback} | ${spec.usedBy.join(', ')} | ${text.replace(/\|/g, '\\|')} |`;
+  });
+  return ['| variable | default | read by | what it is |', '|---|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,36 @@
+import { LlmRefusedError, LlmUnavailableError } from '../errors';
+
+/**
+ * The short texts users see when the bot cannot answer. Chinese first (most DingTalk users read it
+ * first), English after. They never carry provider bodies, stacks or secrets: the log has the cause.
+ */
+export const USER_MESSAGES = {
+  misconfigured: '抱歉，机器人配置有误，暂时无法回答，已记录日志，请联系管理员。\n\nSorry, the bot is misconfigured and cannot answer; the administrator can see why in the logs.',
+  timeout: '抱歉，模型响应超时，请稍后再试。\n\nSorry, the model took too long to answer. Please try again in a moment.',
+  unavailable: '抱歉，模型暂时不可用，请稍后再试。\n\nSorry, the model is unavailable right now. Please try again in a moment.',
+  filtered: '抱歉，模型拒绝回答这条消息。\n\nSorry, the model declined to answer this message.',
+  empty: '抱歉，模型没有给出回答，请换个说法再试。\n\nSorry, the model gave no answer. Please try rephrasing.',
+  rejected: '抱歉，模型无法处理这条消息。\n\nSorry, the model could not process this message.',
+  unsupported: '抱歉，我目前只能阅读文字消息。\n\nSorry, I can only read text for now.',
+  clearFailed: '抱歉，暂时无法清除对话记录，请稍后再试。\n\nSorry, the history could not be cleared right now. Please try again later.',
+  cleared: '已清除我们的对话记录。\n\nOur conversation history has been cleared.',
+} as const;
+
+/** The one message a user gets for an LLM failure. */
+export function llmFailureMessage(error: unknown): string {
+  if (error instanceof LlmRefusedError) {
+    switch (error.reason) {
+      case 'auth':
+      case 'model':
+        return USER_MESSAGES.misconfigured;
+      case 'filtered':
+        return USER_MESSAGES.filtered;
+      case 'empty':
+        return USER_MESSAGES.empty;
+      case 'request':
+        return USER_MESSAGES.rejected;
+    }
+  }
+  if (error instanceof LlmUnavailableError && error.reason === 'timeout') return USER_MESSAGES.timeout;
+  return USER_MESSAGES.unavailable;
+}

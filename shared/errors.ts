@@ -1,0 +1,145 @@
+/**
+ * Every failure the bot expects, in one place, so callers branch on a type instead of parsing messages.
+ * Messages say what happened and what to do; they never carry a secret, a provider's body or a stack.
+ */
+
+/** Base of all expected failures; `kind` is stable and safe to log. */
+export abstract class BotError extends Error {
+  abstract readonly kind: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A variable is missing or malformed; raised once per cold start by the config loader. */
+export class ConfigError extends BotError {
+  readonly kind = 'config';
+}
+
+/** The DingTalk `timestamp`/`sign` pair is missing, stale or wrong: answer 401, invoke nothing. */
+export class SignatureError extends BotError {
+  readonly kind = 'signature';
+}
+
+/** The request body is not a usable DingTalk message: answer 400, invoke nothing. */
+export class InvalidMessageError extends BotError {
+  readonly kind = 'invalid-message';
+}
+
+/** The async event handed to the reply function is not a reply task we produced. Retrying cannot help. */
+export class InvalidTaskError extends BotError {
+  readonly kind = 'invalid-task';
+}
+
+/** The asynchronous invocation of the reply function was not accepted by FC. */
+export class InvokeError extends BotError {
+  readonly kind = 'invoke';
+  /** HTTP status FC answered, when it answered at all. */
+  readonly status: number | undefined;
+  /** FC's ErrorCode, e.g. `FunctionNotFound`. */
+  readonly code: string | undefined;
+
+  constructor(message: string, details: { status?: number; code?: string; cause?: unknown } = {}) {
+    super(message, { cause: details.cause });
+    this.status = details.status;
+    this.code = details.code;
+  }
+}
+
+/** Why the LLM provider refused: retrying the same request will not help. */
+export type LlmRefusalReason = 'auth' | 'model' | 'request' | 'filtered' | 'empty';
+
+/** The provider answered but refused or gave nothing usable (bad key, unknown model, filtered, empty). */
+export class LlmRefusedError extends BotError {
+  readonly kind = 'llm-refused';
+
+  constructor(
+    readonly reason: LlmRefusalReason,
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Why the provider could not be reached or did not finish: a later retry may help. */
+export type LlmUnavailableReason = 'timeout' | 'network' | 'rate-limit' | 'server';
+
+/** The LLM was unreachable, too slow, rate-limited or failing (after the SDK's own bounded retries). */
+export class LlmUnavailableError extends BotError {
+  readonly kind = 'llm-unavailable';
+
+  constructor(
+    readonly reason: LlmUnavailableReason,
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Which storage operation failed. */
+export type StorageOperation = 'list' | 'read' | 'write' | 'delete';
+
+/** The history store (OSS, filesystem, ...) failed; `operation` tells the reply what it can still do. */
+export class StorageError extends BotError {
+  readonly kind = 'storage';
+
+  constructor(
+    readonly operation: StorageOperation,
+    message: string,
+    options?: { cause?: unknown; code?: string; status?: number },
+  ) {
+    super(message, options);
+    this.code = options?.code;
+    this.status = options?.status;
+  }
+
+  /** The store's own error code (e.g. OSS `NoSuchBucket`), when it gave one. */
+  readonly code: string | undefined;
+  /** HTTP status, for HTTP-backed stores. */
+  readonly status: number | undefined;
+}
+
+/** Why a reply could not be delivered to the session webhook. */
+export type WebhookFailureReason = 'refused-url' | 'expired' | 'http' | 'errcode' | 'network';
+
+/** Posting to DingTalk's session webhook failed or was refused before any request was made. */
+export class WebhookError extends BotError {
+  readonly kind = 'webhook';
+
+  constructor(
+    readonly reason: WebhookFailureReason,
+    message: string,
+    details: { status?: number; errcode?: number; retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, { cause: details.cause });
+    this.status = details.status;
+    this.errcode = details.errcode;
+    this.retryable = details.retryable ?? false;
+  }
+
+  readonly status: number | undefined;
+  /** True when posting again cannot produce a duplicate (the request never arrived, or DingTalk failed with 5xx). */
+  readonly retryable: boolean;
+  /** DingTalk's `errcode` when it answered with one, e.g. 300001 for an expired session. */
+  readonly errcode: number | undefined;
+}
+
+/** A short, loggable description of any thrown value: never the stack, never a response body. */
+export function describeError(error: unknown): Record<string, string | number> {
+  if (error instanceof BotError) {
+    const out: Record<string, string | number> = { type: error.name, kind: error.kind, message: error.message };
+    for (const field of ['reason', 'status', 'code', 'errcode', 'operation'] as const) {
+      const value = (error as unknown as Record<string, unknown>)[field];
+      if (typeof value === 'string' || typeof value === 'number') out[field] = value;
+    }
+    return out;
+  }
+  if (error instanceof Error) return { type: error.name, message: error.message };
+  return { type: typeof error, message: String(error) };
+}

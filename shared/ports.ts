@@ -1,0 +1,88 @@
+/**
+ * The small interfaces the core talks to. Adapters (OSS, filesystem, FC invoke, openai, axios) implement
+ * them with only the methods the core calls, so the core never imports a cloud SDK and tests can pass
+ * in-memory versions without monkey-patching.
+ */
+
+/** Milliseconds since the epoch; injected so tests can freeze or advance time. */
+export interface Clock {
+  now(): number;
+}
+
+/** The real clock. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Scalar values that may go into a log line. */
+export type LogValue = string | number | boolean | null | undefined | LogValue[] | { [key: string]: LogValue };
+
+/** Extra fields of one log line. */
+export type LogFields = Record<string, LogValue>;
+
+/** One JSON line per event; see `shared/logging/logger.ts`. */
+export interface Logger {
+  debug(event: string, fields?: LogFields): void;
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+  /** A logger that adds `fields` (e.g. msgId, user) to every line. */
+  child(fields: LogFields): Logger;
+  /** Whether message bodies may be logged (LOG_LEVEL=debug). */
+  readonly debugEnabled: boolean;
+}
+
+/**
+ * A flat key/value blob store: the only storage operations history needs. Keys are `/`-separated and
+ * built by the core from sanitized segments; stores must still refuse a key that would escape their root.
+ */
+export interface ObjectStore {
+  /** Up to `limit` keys under `prefix`, in ascending byte order of the key. */
+  list(prefix: string, limit: number): Promise<string[]>;
+  /** The object's bytes, or undefined when it does not exist. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** Writes the object; with `ifAbsent`, never overwrites and answers false when the key already exists. */
+  put(key: string, body: Buffer, options?: { ifAbsent?: boolean }): Promise<boolean>;
+  /** Deletes the keys (missing keys are not an error). */
+  deleteMany(keys: readonly string[]): Promise<void>;
+  /** Where the objects live, for logs and the health of the configuration (no secrets). */
+  readonly description: string;
+}
+
+/** A chat message in the OpenAI wire format. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** What the LLM answered and what it cost. */
+export interface LlmAnswer {
+  text: string;
+  model: string;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+/** An OpenAI-compatible chat model. Throws `LlmRefusedError` or `LlmUnavailableError`. */
+export interface LlmClient {
+  complete(messages: readonly ChatMessage[]): Promise<LlmAnswer>;
+}
+
+/** Starts the reply function asynchronously. Throws `InvokeError` when FC does not accept it. */
+export interface ReplyInvoker {
+  invoke(payload: string): Promise<{ requestId?: string }>;
+}
+
+/** A message for DingTalk's session webhook. */
+export type OutgoingMessage =
+  | { msgtype: 'text'; text: { content: string }; at?: OutgoingAt }
+  | { msgtype: 'markdown'; markdown: { title: string; text: string }; at?: OutgoingAt };
+
+/** Whom to @ in a group. */
+export interface OutgoingAt {
+  atUserIds?: string[];
+  isAtAll?: boolean;
+}
+
+/** Posts to a session webhook that the core has already checked against the allowlist. Throws `WebhookError`. */
+export interface WebhookSender {
+  send(url: string, message: OutgoingMessage): Promise<void>;
+}
