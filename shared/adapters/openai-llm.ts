@@ -3,9 +3,20 @@ import { LlmRefusedError, LlmUnavailableError } from '../errors';
 import type { LlmConfig } from '../config/load-config';
 import type { LlmClient } from '../ports';
 
+/** Options of `createOpenAiLlm` beyond the configuration. */
+export interface OpenAiLlmOptions {
+  /** The HTTP client the SDK uses. Default: the runtime's global fetch (keep-alive by default in Node 20). */
+  fetch?: typeof fetch;
+}
+
 /** Builds the SDK client for the configuration: Azure's when OPENAI_API_VERSION is set, else the plain one. */
-function createSdkClient(config: LlmConfig): OpenAI {
-  const common = { apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: config.maxRetries };
+function createSdkClient(config: LlmConfig, options: OpenAiLlmOptions): OpenAI {
+  const common = {
+    apiKey: config.apiKey,
+    timeout: config.timeoutMs,
+    maxRetries: config.maxRetries,
+    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+  };
   if (config.apiVersion !== undefined) {
     return new AzureOpenAI({ ...common, endpoint: config.baseURL, apiVersion: config.apiVersion, deployment: config.model });
   }
@@ -44,11 +55,11 @@ export function mapOpenAiError(error: unknown): Error {
  * Zhipu, Gemini's compatible endpoint, Ollama and vLLM differ only in configuration. The SDK's own
  * bounded retries (LLM_MAX_RETRIES) handle timeouts, 429 and 5xx; one client per instance.
  */
-export function createOpenAiLlm(config: LlmConfig): LlmClient {
+export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {}): LlmClient {
   let client: OpenAI | undefined;
   return {
     async complete(messages) {
-      client ??= createSdkClient(config);
+      client ??= createSdkClient(config, options);
       let completion;
       try {
         completion = await client.chat.completions.create({ model: config.model, messages: [...messages] });

@@ -128,15 +128,15 @@ describe('handleConversationRequest', () => {
   });
 
   it('never logs the secret or the message text at info level', async () => {
-    const { send, request, logs } = setup();
+    const { request, clock } = setup();
     const quiet = captureLogger({ level: 'info', secrets: [SECRET] });
     await handleConversationRequest(request(), {
       health: () => ({ name: 't', version: '1', secretConfigured: true, replyTargetConfigured: true }),
-      ready: () => ({ appSecret: SECRET, invoker: new RecordingInvoker(), clock: new ManualClock(), logger: quiet.logger }),
+      ready: () => ({ appSecret: SECRET, invoker: new RecordingInvoker(), clock, logger: quiet.logger }),
       fallbackLogger: quiet.logger,
     });
-    const all = quiet.lines.join('\n') + logs.lines.join('\n');
-    expect(all).not.toContain(SECRET);
+    expect(quiet.lines.length).toBeGreaterThan(0);
+    expect(quiet.lines.join('\n')).not.toContain(SECRET);
     expect(quiet.lines.join('\n')).not.toContain('你好');
     expect(quiet.lines.join('\n')).not.toContain('0123456789abcdef0123456789abcdef');
   });

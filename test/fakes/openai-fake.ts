@@ -1,0 +1,367 @@
+/**
+ * A local fake of an OpenAI-compatible Chat Completions API (`POST {basePath}/chat/completions`),
+ * the shape every provider the bot supports (OpenAI, DashScope, DeepSeek, Zhipu, Gemini's
+ * compatibility layer, Ollama, vLLM) speaks.
+ *
+ * It checks the bearer key, the model and the request body as the real API does and answers in
+ * OpenAI's JSON (or server-sent events with `stream: true`), with OpenAI's error bodies, so that
+ * the official `openai` SDK maps its answers to the same error classes as in production.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constantTimeEqual, flatHeaders, headerValue, listenOnLoopback, readBody, sendJson, TimerBag } from './http-helpers';
+
+/** Options of {@link startOpenAiFake}. */
+export interface OpenAiFakeOptions {
+  /** The only API key accepted in `Authorization: Bearer <key>`. */
+  apiKey: string;
+  /** Model ids that exist; any other answers 404 `model_not_found`. */
+  models: string[];
+  /** Path prefix of the API. Default `'/v1'`; the SDK `baseURL` is `url + basePath`. */
+  basePath?: string;
+}
+
+/** A chat message as the fake accepts it. */
+export interface OpenAiFakeMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** A validated chat completion request, handed to {@link OpenAiFake.respondWith} functions. */
+export interface OpenAiFakeChatRequest {
+  model: string;
+  messages: OpenAiFakeMessage[];
+  stream: boolean;
+  /** The whole parsed JSON body (temperature, max_tokens, ...). */
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/** A scripted answer, consumed by one valid chat request (see {@link OpenAiFake.queue}). */
+export type OpenAiFakeQueueItem =
+  /** Answer this HTTP status; `body` defaults to an OpenAI error object for the status. */
+  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  /** Answer a normal completion whose assistant message is `text`. */
+  | { text: string; finishReason?: 'stop' | 'length' | 'content_filter'; delayMs?: number }
+  /** Destroy the connection without answering (after `delayMs`, default 0). */
+  | { hangUp: true; delayMs?: number };
+
+/** One request as it arrived. */
+export interface OpenAiFakeRequestLog {
+  method: string;
+  path: string;
+  operation: 'ChatCompletions' | 'Unknown';
+  headers: Record<string, string>;
+  /** The parsed JSON body, or the raw text when it was not JSON, or undefined when empty. */
+  body: unknown;
+  /** HTTP status answered; 0 for a hang-up, or while an answer is still being delayed. */
+  status: number;
+  /** OpenAI error code of a refused request (`invalid_api_key`, `model_not_found`, ...). */
+  errorCode?: string | null;
+}
+
+/** A running OpenAI-compatible fake. */
+export interface OpenAiFake {
+  /** `http://127.0.0.1:PORT` (no base path). */
+  readonly url: string;
+  /** `url + basePath`, ready for the SDK's `baseURL`. */
+  readonly baseURL: string;
+  /** Every request, in arrival order. */
+  readonly requests: OpenAiFakeRequestLog[];
+  /**
+   * Replaces the default answer (`Echo: <last user message> [history: N earlier messages]`) with
+   * `fn`'s text; pass `null` to restore the default. Queued items take precedence.
+   */
+  respondWith(fn: ((request: OpenAiFakeChatRequest) => string | Promise<string>) | null): void;
+  /** Appends scripted answers, each consumed by one valid chat request, in order. */
+  queue(...items: OpenAiFakeQueueItem[]): void;
+  /** Stops the server, cancels delayed answers and destroys keep-alive sockets. */
+  close(): Promise<void>;
+}
+
+interface ApiError {
+  status: number;
+  message: string;
+  type: string;
+  code: string | null;
+  param?: string | null;
+}
+
+const ROLES = new Set(['system', 'user', 'assistant']);
+
+function errorBody(err: ApiError): unknown {
+  return { error: { message: err.message, type: err.type, param: err.param ?? null, code: err.code } };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A rough, deterministic token estimate (about four characters per token). */
+function estimateTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
+function defaultErrorFor(status: number): ApiError {
+  if (status === 429) {
+    return { status, message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' };
+  }
+  if (status >= 500) {
+    return { status, message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null };
+  }
+  return { status, message: `Injected error with status ${status}`, type: 'invalid_request_error', code: null };
+}
+
+/** Validates a chat body; returns the typed request or the API error to answer. */
+function validateChat(body: unknown, models: ReadonlySet<string>, headers: Record<string, string>): OpenAiFakeChatRequest | ApiError {
+  const bad = (message: string, param: string | null = null): ApiError => ({
+    status: 400,
+    message,
+    type: 'invalid_request_error',
+    code: null,
+    param,
+  });
+  if (!isRecord(body)) return bad('We could not parse the JSON body of your request. The body must be a JSON object.');
+  const { model, messages } = body;
+  if (typeof model !== 'string' || model === '') return bad('you must provide a model parameter', 'model');
+  if (!Array.isArray(messages) || messages.length === 0) {
+    return bad("[] is too short - 'messages'", 'messages');
+  }
+  const typed: OpenAiFakeMessage[] = [];
+  for (let i = 0; i < messages.length; i += 1) {
+    const message: unknown = messages[i];
+    if (!isRecord(message)) return bad(`Invalid type for 'messages[${i}]': expected an object.`, `messages[${i}]`);
+    const { role, content } = message;
+    if (typeof role !== 'string' || !ROLES.has(role)) {
+      return bad(`Invalid value for 'messages[${i}].role': expected one of system, user, assistant.`, `messages[${i}].role`);
+    }
+    if (typeof content !== 'string') {
+      return bad(`Invalid type for 'messages[${i}].content': expected a string.`, `messages[${i}].content`);
+    }
+    typed.push({ role: role as OpenAiFakeMessage['role'], content });
+  }
+  const { temperature, top_p: topP, max_tokens: maxTokens, max_completion_tokens: maxCompletionTokens, stream } = body;
+  if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 2)) {
+    return bad('Invalid temperature: must be a number between 0 and 2.', 'temperature');
+  }
+  if (topP !== undefined && (typeof topP !== 'number' || topP < 0 || topP > 1)) {
+    return bad('Invalid top_p: must be a number between 0 and 1.', 'top_p');
+  }
+  for (const [name, value] of [
+    ['max_tokens', maxTokens],
+    ['max_completion_tokens', maxCompletionTokens],
+  ] as const) {
+    if (value !== undefined && value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 1)) {
+      return bad(`Invalid '${name}': must be a positive integer.`, name);
+    }
+  }
+  if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
+    return bad("Invalid type for 'stream': expected a boolean.", 'stream');
+  }
+  if (!models.has(model)) {
+    return {
+      status: 404,
+      message: `The model \`${model}\` does not exist or you do not have access to it.`,
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+    };
+  }
+  return { model, messages: typed, stream: stream === true, body, headers };
+}
+
+/**
+ * A `fetch` for the openai SDK's `fetch` option in Jest tests.
+ *
+ * Why: Jest runs tests in a separate VM realm, so the `DOMException` (AbortError) that Node's
+ * fetch throws when the SDK's timeout fires is not `instanceof Error` there; the SDK then loses
+ * the error name and reports a timeout as a plain `APIConnectionError` ("Connection error.")
+ * instead of `APIConnectionTimeoutError`. Outside Jest (production) the SDK classifies it
+ * correctly. This wrapper re-creates such errors in the test realm, keeping name and message,
+ * so code under test sees the same error classes as in production. Other errors pass through.
+ */
+export const crossRealmSafeFetch: typeof fetch = async (input, init) => {
+  try {
+    return await fetch(input, init);
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && !(err instanceof Error)) {
+      const name = 'name' in err && typeof err.name === 'string' ? err.name : 'Error';
+      const message = 'message' in err && typeof err.message === 'string' ? err.message : String(err);
+      const copy = new Error(message, { cause: err });
+      copy.name = name === 'TimeoutError' ? 'AbortError' : name;
+      throw copy;
+    }
+    throw err;
+  }
+};
+
+/** The default deterministic answer: echoes the last user message and counts earlier ones. */
+export function defaultOpenAiFakeAnswer(request: OpenAiFakeChatRequest): string {
+  let lastUser = -1;
+  for (let i = request.messages.length - 1; i >= 0; i -= 1) {
+    if (request.messages[i]?.role === 'user') {
+      lastUser = i;
+      break;
+    }
+  }
+  const text = lastUser >= 0 ? (request.messages[lastUser]?.content ?? '') : '';
+  const earlier = request.messages.filter((m, i) => i < lastUser && m.role !== 'system').length;
+  return `Echo: ${text} [history: ${earlier} earlier messages]`;
+}
+
+/**
+ * Starts the OpenAI-compatible fake on 127.0.0.1 (ephemeral port).
+ *
+ * Defaults: base path `/v1`; answers `Echo: <last user message> [history: N earlier messages]`
+ * (N counts the user/assistant messages before the last user message); usage counts about four
+ * characters per token. Order of checks: route, bearer key (401), JSON body (400), model (404),
+ * then the queue / scripted answer.
+ */
+export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenAiFake> {
+  const basePath = (options.basePath ?? '/v1').replace(/\/+$/, '');
+  const models = new Set(options.models);
+  const requests: OpenAiFakeRequestLog[] = [];
+  const scripted: OpenAiFakeQueueItem[] = [];
+  const timers = new TimerBag();
+  let responder: ((request: OpenAiFakeChatRequest) => string | Promise<string>) | null = null;
+
+  function completionId(): string {
+    return `chatcmpl-${randomBytes(12).toString('hex')}`;
+  }
+
+  function sendCompletion(res: ServerResponse, request: OpenAiFakeChatRequest, text: string, finishReason: string): void {
+    const id = completionId();
+    const created = Math.floor(Date.now() / 1000);
+    const promptTokens = request.messages.reduce((sum, m) => sum + estimateTokens(m.content) + 4, 0);
+    const completionTokens = estimateTokens(text);
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    const requestId = `req_${randomBytes(8).toString('hex')}`;
+    if (!request.stream) {
+      sendJson(
+        res,
+        200,
+        {
+          id,
+          object: 'chat.completion',
+          created,
+          model: request.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finishReason }],
+          usage,
+          system_fingerprint: 'fp_fake',
+        },
+        { 'x-request-id': requestId },
+      );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': requestId });
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): void => {
+      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra })}\n\n`);
+    };
+    chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+    for (const piece of text.match(/[\s\S]{1,8}/g) ?? []) {
+      chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]);
+    }
+    chunk([{ index: 0, delta: {}, finish_reason: finishReason }]);
+    const streamOptions = request.body.stream_options;
+    if (isRecord(streamOptions) && streamOptions.include_usage === true) chunk([], { usage });
+    res.end('data: [DONE]\n\n');
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = req.url ?? '/';
+    const headers = flatHeaders(req);
+    const raw = await readBody(req);
+    let body: unknown;
+    let parsed = true;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString('utf8')) as unknown;
+      } catch {
+        body = raw.toString('utf8');
+        parsed = false;
+      }
+    }
+    const isChat = req.method === 'POST' && path.split('?')[0] === `${basePath}/chat/completions`;
+    const log: OpenAiFakeRequestLog = {
+      method: req.method ?? '',
+      path,
+      operation: isChat ? 'ChatCompletions' : 'Unknown',
+      headers,
+      body,
+      status: 0,
+    };
+    requests.push(log);
+    const fail = (err: ApiError): void => {
+      log.status = err.status;
+      log.errorCode = err.code;
+      sendJson(res, err.status, errorBody(err), { 'x-request-id': `req_${randomBytes(8).toString('hex')}` });
+    };
+
+    if (!isChat) {
+      fail({ status: 404, message: `Invalid URL (${req.method ?? ''} ${path})`, type: 'invalid_request_error', code: null });
+      return;
+    }
+    const authorization = headerValue(req, 'authorization') ?? '';
+    const bearer = /^Bearer (.+)$/.exec(authorization);
+    if (!bearer) {
+      fail({
+        status: 401,
+        message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        type: 'invalid_request_error',
+        code: 'invalid_api_key',
+      });
+      return;
+    }
+    if (!constantTimeEqual(bearer[1] ?? '', options.apiKey)) {
+      fail({ status: 401, message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' });
+      return;
+    }
+    if (!parsed) {
+      fail({ status: 400, message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error', code: null });
+      return;
+    }
+    const validated = validateChat(body, models, headers);
+    if ('status' in validated) {
+      fail(validated);
+      return;
+    }
+
+    const item = scripted.shift();
+    if (item?.delayMs) await timers.sleep(item.delayMs);
+    if (item && 'hangUp' in item) {
+      log.status = 0;
+      req.socket.destroy();
+      return;
+    }
+    if (item && 'status' in item) {
+      log.status = item.status;
+      if (item.body === undefined) {
+        const err = defaultErrorFor(item.status);
+        log.errorCode = err.code;
+        sendJson(res, item.status, errorBody(err), item.headers);
+      } else {
+        sendJson(res, item.status, item.body, item.headers);
+      }
+      return;
+    }
+    const text = item ? item.text : await (responder ?? defaultOpenAiFakeAnswer)(validated);
+    log.status = 200;
+    sendCompletion(res, validated, text, item?.finishReason ?? 'stop');
+  }
+
+  const server = await listenOnLoopback(handle);
+  return {
+    url: server.url,
+    baseURL: `${server.url}${basePath}`,
+    requests,
+    respondWith(fn): void {
+      responder = fn;
+    },
+    queue(...items: OpenAiFakeQueueItem[]): void {
+      scripted.push(...items);
+    },
+    close(): Promise<void> {
+      timers.clear();
+      return server.close();
+    },
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * A local stand-in for DingTalk's session webhook (`POST /robot/sendBySession?session=...`), the
+ * URL DingTalk hands the robot in `sessionWebhook` to reply into a conversation.
+ *
+ * Like DingTalk it answers HTTP 200 with a JSON `errcode`/`errmsg` for every outcome, so a reply
+ * that "succeeded" at the HTTP level but was refused is only visible in the body. It checks the
+ * Content-Type and validates the robot message (`text` or `markdown`, optional `at`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { flatHeaders, headerValue, listenOnLoopback, readBody, sendJson, TimerBag } from './http-helpers';
+
+/** One message that reached the sink. */
+export interface WebhookSinkMessage {
+  /** The `session` query parameter ('' when missing). */
+  session: string;
+  /** The parsed JSON body (undefined when it was not JSON). */
+  body: unknown;
+  /** The raw body text. */
+  rawBody: string;
+  /** Request headers, lowercase names. */
+  headers: Record<string, string>;
+  /** HTTP status answered. */
+  status: number;
+  /** DingTalk errcode answered (0 = accepted). */
+  errcode: number;
+  errmsg: string;
+  /** Epoch ms of arrival. */
+  receivedAt: number;
+}
+
+/** A scripted answer for one request (see {@link WebhookSink.queue}). */
+export interface WebhookSinkQueueItem {
+  /** HTTP status; default 200 (DingTalk reports errors in the body). */
+  status?: number;
+  /** errcode to answer; default 0. A non-zero code counts the message as rejected. */
+  errcode?: number;
+  /** errmsg; defaults to 'ok' for 0, else a generic message. */
+  errmsg?: string;
+  /** Delay before answering, in ms. */
+  delayMs?: number;
+}
+
+/** A running webhook sink. */
+export interface WebhookSink {
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** The session webhook URL for `session` (default `'test-session'`). */
+  webhookUrl(session?: string): string;
+  /** Messages that were accepted (errcode 0), in arrival order. */
+  readonly messages: WebhookSinkMessage[];
+  /** Messages that were refused (invalid, expired session, injected error). */
+  readonly rejected: WebhookSinkMessage[];
+  /** Every request to the webhook path, accepted or not. */
+  readonly requests: WebhookSinkMessage[];
+  /**
+   * Resolves with the accepted messages once at least `count` arrived; rejects after
+   * `timeoutMs` (default 5000) with an error listing what did arrive, rejected ones included.
+   */
+  waitForMessages(count: number, timeoutMs?: number): Promise<WebhookSinkMessage[]>;
+  /** Makes `session` answer errcode 300001 ("session 不存在"), as an expired session webhook does. */
+  expireSession(session: string): void;
+  /** Appends scripted answers, each consumed by one request, in order. */
+  queue(...items: WebhookSinkQueueItem[]): void;
+  /** Stops the server, cancels waits and delayed answers, destroys keep-alive sockets. */
+  close(): Promise<void>;
+}
+
+/** Reported DingTalk limit on a robot message's content. */
+const MAX_CONTENT_BYTES = 20000;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** Returns why `body` is not a valid robot message (text or markdown), or undefined if it is. */
+export function validateDingTalkMessage(body: unknown): string | undefined {
+  if (!isRecord(body)) return 'body must be a JSON object';
+  const { msgtype, at } = body;
+  let content: string;
+  if (msgtype === 'text') {
+    const { text } = body;
+    if (!isRecord(text) || typeof text.content !== 'string') return 'text.content must be a string';
+    if (text.content.trim() === '') return 'text.content is empty';
+    content = text.content;
+  } else if (msgtype === 'markdown') {
+    const { markdown } = body;
+    if (!isRecord(markdown) || typeof markdown.title !== 'string' || typeof markdown.text !== 'string') {
+      return 'markdown.title and markdown.text must be strings';
+    }
+    if (markdown.title.trim() === '' || markdown.text.trim() === '') return 'markdown.title or markdown.text is empty';
+    content = markdown.text;
+  } else {
+    return `unsupported msgtype ${JSON.stringify(msgtype)}; expected "text" or "markdown"`;
+  }
+  if (Buffer.byteLength(content, 'utf8') > MAX_CONTENT_BYTES) return `content exceeds ${MAX_CONTENT_BYTES} bytes`;
+  if (at !== undefined) {
+    if (!isRecord(at)) return 'at must be an object';
+    if (at.atUserIds !== undefined && !isStringArray(at.atUserIds)) return 'at.atUserIds must be an array of strings';
+    if (at.atMobiles !== undefined && !isStringArray(at.atMobiles)) return 'at.atMobiles must be an array of strings';
+    if (at.isAtAll !== undefined && typeof at.isAtAll !== 'boolean') return 'at.isAtAll must be a boolean';
+  }
+  return undefined;
+}
+
+/**
+ * Starts the webhook sink on 127.0.0.1 (ephemeral port).
+ *
+ * Defaults: every session is valid until {@link WebhookSink.expireSession}; answers
+ * `{"errcode":0,"errmsg":"ok"}`. Refusals, all HTTP 200: wrong Content-Type → 43004; body not
+ * JSON or not a valid text/markdown message → 40035; content over 20000 bytes → 460101 (the code
+ * is an assumption; the limit is DingTalk's reported one); expired or missing session → 300001.
+ */
+export async function startWebhookSink(): Promise<WebhookSink> {
+  const messages: WebhookSinkMessage[] = [];
+  const rejected: WebhookSinkMessage[] = [];
+  const requests: WebhookSinkMessage[] = [];
+  const expired = new Set<string>();
+  const scripted: WebhookSinkQueueItem[] = [];
+  const timers = new TimerBag();
+  const waiters = new Set<{ check: () => void; cancel: () => void }>();
+
+  function notify(): void {
+    for (const waiter of [...waiters]) waiter.check();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const raw = (await readBody(req)).toString('utf8');
+    if (req.method !== 'POST' || url.pathname !== '/robot/sendBySession') {
+      sendJson(res, 404, { errcode: 404, errmsg: 'not found' });
+      return;
+    }
+    const session = url.searchParams.get('session') ?? '';
+    let body: unknown;
+    let parsed = true;
+    try {
+      body = JSON.parse(raw) as unknown;
+    } catch {
+      parsed = false;
+    }
+    const message: WebhookSinkMessage = {
+      session,
+      body,
+      rawBody: raw,
+      headers: flatHeaders(req),
+      status: 200,
+      errcode: 0,
+      errmsg: 'ok',
+      receivedAt: Date.now(),
+    };
+    requests.push(message);
+
+    const contentType = (headerValue(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+    const invalid = !parsed ? 'body is not valid JSON' : validateDingTalkMessage(body);
+    let item: WebhookSinkQueueItem | undefined;
+    if (contentType !== 'application/json') {
+      message.errcode = 43004;
+      message.errmsg = '无效的HTTP HEADER Content-Type';
+    } else if (invalid !== undefined) {
+      message.errcode = invalid.startsWith('content exceeds') ? 460101 : 40035;
+      message.errmsg = `缺少参数 json: ${invalid}`;
+    } else if (session === '' || expired.has(session)) {
+      message.errcode = 300001;
+      message.errmsg = 'session 不存在';
+    } else if ((item = scripted.shift())) {
+      message.status = item.status ?? 200;
+      message.errcode = item.errcode ?? 0;
+      message.errmsg = item.errmsg ?? (message.errcode === 0 ? 'ok' : 'injected error');
+    }
+    if (item?.delayMs) await timers.sleep(item.delayMs);
+    if (message.status === 200 && message.errcode === 0) messages.push(message);
+    else rejected.push(message);
+    sendJson(res, message.status, { errcode: message.errcode, errmsg: message.errmsg });
+    notify();
+  }
+
+  const server = await listenOnLoopback(handle);
+  return {
+    url: server.url,
+    webhookUrl(session = 'test-session'): string {
+      return `${server.url}/robot/sendBySession?session=${encodeURIComponent(session)}`;
+    },
+    messages,
+    rejected,
+    requests,
+    waitForMessages(count: number, timeoutMs = 5000): Promise<WebhookSinkMessage[]> {
+      return new Promise<WebhookSinkMessage[]>((resolve, reject) => {
+        const waiter = {
+          check(): void {
+            if (messages.length < count) return;
+            waiters.delete(waiter);
+            clearTimeout(timer);
+            resolve([...messages]);
+          },
+          cancel(): void {
+            waiters.delete(waiter);
+            clearTimeout(timer);
+            reject(new Error(`webhook sink closed while waiting for ${count} message(s)`));
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          const refused = rejected.map((m) => `${m.errcode} ${m.errmsg}`).join('; ');
+          reject(
+            new Error(
+              `webhook sink: expected ${count} accepted message(s) within ${timeoutMs} ms, got ${messages.length}` +
+                (rejected.length > 0 ? `; ${rejected.length} rejected: ${refused}` : ''),
+            ),
+          );
+        }, timeoutMs);
+        waiters.add(waiter);
+        waiter.check();
+      });
+    },
+    expireSession(session: string): void {
+      expired.add(session);
+    },
+    queue(...items: WebhookSinkQueueItem[]): void {
+      scripted.push(...items);
+    },
+    close(): Promise<void> {
+      timers.clear();
+      for (const waiter of [...waiters]) waiter.cancel();
+      return server.close();
+    },
+  };
+}
