@@ -1,6 +1,6 @@
 import OSS from 'ali-oss';
 import { StorageError, type StorageOperation } from '../errors';
-import { clientPerCredentials, type CloudCredentials } from '../fc/context';
+import type { CloudCredentials } from '../fc/context';
 import type { ObjectStore } from '../ports';
 
 /** Options of `createOssObjectStore`. */
@@ -17,6 +17,9 @@ export interface OssObjectStoreOptions {
   /** Per-request timeout. Default 10 s (ali-oss's own default is 60 s). */
   timeoutMs?: number;
 }
+
+/** How often the client re-reads FC's temporary credentials (which FC rotates well before they expire). */
+const STS_REFRESH_MS = 60_000;
 
 /** Most keys OSS deletes in one DeleteMultipleObjects request. */
 const DELETE_BATCH = 1000;
@@ -49,21 +52,34 @@ export function ossRegion(region: string): string {
  * (OSS's only conditional write); listing is ListObjectsV2 with `max-keys`, so reads stay bounded.
  */
 export function createOssObjectStore(options: OssObjectStoreOptions): ObjectStore {
-  const clientFor = clientPerCredentials(
-    (credentials) =>
-      new OSS({
-        bucket: options.bucket,
-        region: ossRegion(options.region),
-        accessKeyId: credentials.accessKeyId,
-        accessKeySecret: credentials.accessKeySecret,
-        ...(credentials.securityToken !== undefined ? { stsToken: credentials.securityToken } : {}),
-        ...(options.endpoint !== undefined
-          ? { endpoint: options.endpoint, secure: options.endpoint.startsWith('https:') }
-          : { internal: options.internal, secure: true }),
-        timeout: options.timeoutMs ?? 10_000,
-      }),
-  );
-  const client = (): OSS => clientFor(options.credentials());
+  let instance: OSS | undefined;
+  /** One client per instance. With STS keys it pulls FC's current ones through ali-oss's refresh hook. */
+  const client = (): OSS => {
+    if (instance !== undefined) return instance;
+    const credentials = options.credentials();
+    const temporary = credentials.securityToken !== undefined;
+    instance = new OSS({
+      bucket: options.bucket,
+      region: ossRegion(options.region),
+      accessKeyId: credentials.accessKeyId,
+      accessKeySecret: credentials.accessKeySecret,
+      ...(temporary
+        ? {
+            stsToken: credentials.securityToken,
+            refreshSTSToken: async () => {
+              const fresh = options.credentials();
+              return { accessKeyId: fresh.accessKeyId, accessKeySecret: fresh.accessKeySecret, stsToken: fresh.securityToken ?? '' };
+            },
+            refreshSTSTokenInterval: STS_REFRESH_MS,
+          }
+        : {}),
+      ...(options.endpoint !== undefined
+        ? { endpoint: options.endpoint, secure: options.endpoint.startsWith('https:') }
+        : { internal: options.internal, secure: true }),
+      timeout: options.timeoutMs ?? 10_000,
+    });
+    return instance;
+  };
 
   return {
     description: `oss://${options.bucket}`,

@@ -1,0 +1,186 @@
+/**
+ * End to end through the two bundles `s deploy` ships (dist/), with the real SDK clients talking to the
+ * loopback fakes: a signed DingTalk callback goes in, FC's API fake runs the reply bundle, the answer
+ * lands in the webhook sink and the exchange in the OSS fake.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
+import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
+import { startOssFake, type OssFake } from '../fakes/oss-fake';
+import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
+import { captureStdout } from '../helpers/capture-logger';
+import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
+import { dingtalkSample } from '../helpers/fixtures';
+import { signedEvent } from '../helpers/signed-request';
+
+const DIST = path.resolve(__dirname, '../../dist');
+const SECRET = 'e2e-app-secret-value-0123456789';
+const API_KEY = 'sk-e2e-0123456789';
+const ACCOUNT = '1234567890123456';
+const BUCKET = 'e2e-history';
+const REPLY = 'dingtalk-llm-reply';
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+interface HttpResult {
+  statusCode: number;
+  body: string;
+}
+
+let fc: FcApiFake;
+let oss: OssFake;
+let openai: OpenAiFake;
+let sink: WebhookSink;
+let conversation: Handler;
+let reply: Handler;
+const savedEnv = { ...process.env };
+
+function loadBundle(name: string): Handler {
+  let handler: Handler | undefined;
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    handler = (require(path.join(DIST, name, 'index.js')) as { handler: Handler }).handler;
+  });
+  return handler as Handler;
+}
+
+function env(): Record<string, string> {
+  return {
+    DINGTALK_APP_SECRET: SECRET,
+    REPLY_FUNCTION_NAME: REPLY,
+    FC_ENDPOINT: fc.url,
+    OPENAI_API_KEY: API_KEY,
+    OPENAI_BASE_URL: `${openai.url}/v1`,
+    OPENAI_MODEL: 'gpt-4o-mini',
+    OSS_BUCKET: BUCKET,
+    OSS_REGION: 'cn-hangzhou',
+    OSS_ENDPOINT: oss.url,
+    DINGTALK_WEBHOOK_HOSTS: '127.0.0.1',
+    SYSTEM_PROMPT: 'You are a helpful assistant.',
+  };
+}
+
+beforeAll(async () => {
+  oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
+  openai = await startOpenAiFake({ apiKey: API_KEY, models: ['gpt-4o-mini'] });
+  sink = await startWebhookSink();
+  fc = await startFcApiFake({
+    accountId: ACCOUNT,
+    credentials: [STS_CREDENTIALS],
+    functions: { [REPLY]: { handler: (payload) => reply(payload, fcContext({ functionName: REPLY })) } },
+  });
+  Object.assign(process.env, env());
+  conversation = loadBundle('conversation');
+  reply = loadBundle('reply');
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await Promise.all([fc.close(), oss.close(), openai.close(), sink.close()]);
+});
+
+function message(text: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const body = dingtalkSample('text-1to1');
+  body.msgId = `msg-${Math.random().toString(36).slice(2)}`;
+  body.createAt = Date.now();
+  body.sessionWebhookExpiredTime = Date.now() + 60 * 60 * 1000;
+  body.sessionWebhook = sink.webhookUrl('e2e-session');
+  body.text = { content: text };
+  return { ...body, ...overrides };
+}
+
+async function send(event: Buffer): Promise<HttpResult> {
+  const { result } = await captureStdout(() => conversation(event, fcContext({ functionName: 'dingtalk-llm-conversation' })));
+  return result as HttpResult;
+}
+
+async function chat(text: string): Promise<{ status: number; answer: string }> {
+  const before = sink.messages.length;
+  const response = await send(signedEvent({ secret: SECRET, body: message(text) }));
+  await captureStdout(() => fc.idle());
+  const delivered = await sink.waitForMessages(before + 1);
+  const last = delivered[delivered.length - 1]?.body as { markdown?: { text: string } };
+  return { status: response.statusCode, answer: last.markdown?.text ?? '' };
+}
+
+const historyObjects = (): string[] => [...oss.objects.keys()].filter((key) => key.startsWith('history/'));
+
+describe('the deployed bundles, end to end', () => {
+  it('answers, saves the exchange, carries it into the next prompt, and forgets it on \\clear', async () => {
+    const first = await chat('hi, I am Zhang San');
+    expect(first.status).toBe(200);
+    expect(first.answer).toContain('hi, I am Zhang San');
+    expect(historyObjects()).toHaveLength(1);
+
+    await chat('what did I say?');
+    const secondPrompt = openai.requests[openai.requests.length - 1]?.body.messages;
+    expect(secondPrompt?.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(secondPrompt?.[1]?.content).toBe('hi, I am Zhang San');
+    expect(historyObjects()).toHaveLength(2);
+
+    const cleared = await chat('\\clear');
+    expect(cleared.answer).toMatch(/cleared/);
+    expect(historyObjects()).toHaveLength(0);
+
+    const llmCalls = openai.requests.length;
+    await chat('do you remember me?');
+    expect(openai.requests).toHaveLength(llmCalls + 1);
+    expect(openai.requests[openai.requests.length - 1]?.body.messages.map((m) => m.role)).toEqual(['system', 'user']);
+  });
+
+  it('answers a GET with the health document', async () => {
+    const response = await send(signedEvent({ secret: SECRET, body: '', method: 'GET' }));
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ secretConfigured: true, replyTargetConfigured: true, version: expect.any(String) });
+    expect(response.body).not.toContain(SECRET);
+  });
+
+  it.each([
+    ['a bad sign', { sign: 'x'.repeat(44) }, 401],
+    ['a stale timestamp', { timestamp: Date.now() - 2 * 60 * 60 * 1000 }, 401],
+    ['missing headers', { omit: ['timestamp', 'sign'] }, 401],
+    ['invalid JSON', { body: '{"msgId": ' }, 400],
+  ])('refuses %s and invokes nothing', async (_name, options, status) => {
+    const invocations = fc.invocations.length;
+    const response = await send(signedEvent({ secret: SECRET, body: message('hi'), ...options }));
+    expect(response.statusCode).toBe(status);
+    expect(fc.invocations).toHaveLength(invocations);
+  });
+});
+
+describe('the bundles in a plain node process, with only the documented variables', () => {
+  const run = promisify(execFile);
+  const script = (bundle: string, event: string, context: unknown) => `
+    const { handler } = require(${JSON.stringify(path.join(DIST, bundle, 'index.js'))});
+    handler(Buffer.from(${JSON.stringify(event)}, 'base64'), ${JSON.stringify(context)})
+      .then((result) => process.stderr.write('RESULT ' + JSON.stringify(result) + '\\n'))
+      .catch((error) => { process.stderr.write('ERROR ' + error.message + '\\n'); process.exitCode = 1; });`;
+  const resultOf = (stderr: string): Record<string, unknown> => {
+    const line = stderr.split('\n').find((candidate) => candidate.startsWith('RESULT '));
+    return JSON.parse((line ?? 'RESULT null').slice('RESULT '.length)) as Record<string, unknown>;
+  };
+  const plainEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? '', ...env() });
+
+  it('the conversation bundle acknowledges a signed event and invokes the reply function', async () => {
+    const invocations = fc.invocations.length;
+    const event = signedEvent({ secret: SECRET, body: message('from a plain process') }).toString('base64');
+    const { stdout, stderr } = await run(process.execPath, ['-e', script('conversation', event, fcContext())], { env: plainEnv() });
+    await captureStdout(() => fc.idle());
+    expect(resultOf(stderr)).toMatchObject({ statusCode: 200 });
+    expect(fc.invocations).toHaveLength(invocations + 1);
+    expect(JSON.parse(stdout.trim().split('\n').pop() ?? '{}')).toMatchObject({ event: 'conversation.accepted', outcome: 'invoked' });
+  });
+
+  it('the reply bundle answers a task through OSS, the LLM and the webhook', async () => {
+    const before = sink.messages.length;
+    const payload = fc.invocations[fc.invocations.length - 1]?.payload.toString('base64') ?? '';
+    const { stdout, stderr } = await run(process.execPath, ['-e', script('reply', payload, fcContext())], { env: plainEnv() });
+    expect(resultOf(stderr)).toEqual({ outcome: 'answered' });
+    expect(sink.messages.length).toBeGreaterThan(before);
+    const done = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.event === 'reply.done');
+    expect(done).toMatchObject({ outcome: 'answered', saved: true });
+    expect(stdout).not.toContain(API_KEY);
+    expect(stdout).not.toContain(STS_CREDENTIALS.securityToken);
+  });
+});
