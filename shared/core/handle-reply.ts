@@ -1,6 +1,6 @@
 import { describeError, InvalidTaskError, LlmRefusedError, StorageError, WebhookError } from '../errors';
 import { formatReply } from '../dingtalk/outgoing';
-import { checkWebhookUrl } from '../dingtalk/webhook-url';
+import { checkWebhookUrl, redactWebhookUrl } from '../dingtalk/webhook-url';
 import { ExchangeLog } from '../history/exchange-log';
 import type { Exchange, HistoryKey, HistoryStore } from '../history/exchange';
 import type { TokenCounter } from '../llm/token-counter';
@@ -154,13 +154,11 @@ class Reply {
     const { task, deps } = this;
     const refusal = checkWebhookUrl(task.sessionWebhook, deps.settings.webhookHosts);
     if (refusal !== undefined) {
-      let host = '';
-      try {
-        host = new URL(task.sessionWebhook).host;
-      } catch {
-        host = '[invalid]';
-      }
-      this.log.warn('reply.webhook_refused', { reason: refusal, host, allowed: [...deps.settings.webhookHosts] });
+      this.log.warn('reply.webhook_refused', {
+        reason: refusal,
+        url: redactWebhookUrl(task.sessionWebhook),
+        allowed: [...deps.settings.webhookHosts],
+      });
       return 'webhook_refused';
     }
     if (task.sessionWebhookExpiredTime !== undefined && task.sessionWebhookExpiredTime <= deps.clock.now()) {
