@@ -1,0 +1,328 @@
+import {
+  loadConversationConfig,
+  loadReplyConfig,
+  secretValues,
+  type ConversationConfig,
+  type Env,
+  type ReplyConfig,
+} from '../../../shared/config/load-config';
+import { renderConfigTable, VARIABLES } from '../../../shared/config/variables';
+import { ConfigError } from '../../../shared/errors';
+
+const APP_SECRET = 'dt-app-secret-Zq8WmK2pL0vX';
+const API_KEY = 'sk-test-Ab12Cd34Ef56Gh78Ij90';
+const ACCESS_KEY_ID = 'LTAI5tTestAccessKeyId00';
+const ACCESS_KEY_SECRET = 'AccessKeySecretValue0000000000';
+const SECURITY_TOKEN = 'CAIS-security-token-test-000000';
+
+const CONVERSATION_ENV: Env = { DINGTALK_APP_SECRET: APP_SECRET, REPLY_FUNCTION_NAME: 'dingtalk-llm-reply' };
+const REPLY_ENV: Env = { OPENAI_API_KEY: API_KEY, OSS_BUCKET: 'bot-state' };
+
+/** The ConfigError `load` throws; fails the test when it loads or throws anything else. */
+function configError(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConversationConfig', () => {
+  it('loads a minimal environment with the documented defaults', () => {
+    const expected: ConversationConfig = { appSecret: APP_SECRET, replyFunctionName: 'dingtalk-llm-reply', logLevel: 'info' };
+    expect(loadConversationConfig(CONVERSATION_ENV)).toEqual(expected);
+  });
+
+  it('accepts DINGTALK_CLIENT_SECRET as an alias of DINGTALK_APP_SECRET', () => {
+    const config = loadConversationConfig({ DINGTALK_CLIENT_SECRET: APP_SECRET, REPLY_FUNCTION_NAME: 'reply' });
+    expect(config.appSecret).toBe(APP_SECRET);
+  });
+
+  it('prefers DINGTALK_APP_SECRET over its alias', () => {
+    const config = loadConversationConfig({ ...CONVERSATION_ENV, DINGTALK_CLIENT_SECRET: 'the-alias-value-000' });
+    expect(config.appSecret).toBe(APP_SECRET);
+  });
+
+  it('trims values', () => {
+    const config = loadConversationConfig({ DINGTALK_APP_SECRET: `  ${APP_SECRET}\n`, REPLY_FUNCTION_NAME: ' reply ' });
+    expect(config).toMatchObject({ appSecret: APP_SECRET, replyFunctionName: 'reply' });
+  });
+
+  it('reads the optional settings', () => {
+    const config = loadConversationConfig({
+      ...CONVERSATION_ENV,
+      FC_ENDPOINT: 'http://127.0.0.1:9000',
+      FC_ACCOUNT_ID: '1234567890123456',
+      FC_REGION: 'cn-shanghai',
+      ALIBABA_CLOUD_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: ACCESS_KEY_SECRET,
+      ALIBABA_CLOUD_SECURITY_TOKEN: SECURITY_TOKEN,
+      LOG_LEVEL: 'DEBUG',
+    });
+    expect(config).toEqual({
+      appSecret: APP_SECRET,
+      replyFunctionName: 'dingtalk-llm-reply',
+      fcEndpoint: 'http://127.0.0.1:9000',
+      accountId: '1234567890123456',
+      region: 'cn-shanghai',
+      credentials: { accessKeyId: ACCESS_KEY_ID, accessKeySecret: ACCESS_KEY_SECRET, securityToken: SECURITY_TOKEN },
+      logLevel: 'debug',
+    });
+  });
+
+  it('ignores an access key id without its secret', () => {
+    expect(loadConversationConfig({ ...CONVERSATION_ENV, ALIBABA_CLOUD_ACCESS_KEY_ID: ACCESS_KEY_ID })).not.toHaveProperty('credentials');
+  });
+
+  it('lists every missing required variable at once', () => {
+    const error = configError(() => loadConversationConfig({}));
+    expect(error.message).toContain('DINGTALK_APP_SECRET (or DINGTALK_CLIENT_SECRET) is required:');
+    expect(error.message).toContain('REPLY_FUNCTION_NAME is required:');
+    expect(error.message).toContain('Client Secret');
+    expect(error.kind).toBe('config');
+  });
+
+  it('treats a blank value as missing', () => {
+    const error = configError(() => loadConversationConfig({ DINGTALK_APP_SECRET: '   ', REPLY_FUNCTION_NAME: '' }));
+    expect(error.message).toContain('DINGTALK_APP_SECRET (or DINGTALK_CLIENT_SECRET) is required:');
+    expect(error.message).toContain('REPLY_FUNCTION_NAME is required:');
+  });
+
+  it('rejects a bad FC_ENDPOINT, FC_REGION and LOG_LEVEL together', () => {
+    const error = configError(() =>
+      loadConversationConfig({ ...CONVERSATION_ENV, FC_ENDPOINT: 'fc.example', FC_REGION: 'Hangzhou', LOG_LEVEL: 'verbose' }),
+    );
+    expect(error.message).toContain('FC_ENDPOINT must be an http(s) URL');
+    expect(error.message).toContain('FC_REGION must be a region id');
+    expect(error.message).toContain('LOG_LEVEL must be one of debug, info, warn, error');
+  });
+});
+
+describe('loadReplyConfig', () => {
+  it('loads a minimal environment with the documented defaults', () => {
+    const expected: ReplyConfig = {
+      llm: { apiKey: API_KEY, baseURL: 'https://api.openai.com/v1', model: 'gpt-4o-mini', timeoutMs: 45_000, maxRetries: 2 },
+      systemPrompt: '',
+      historyLength: 5,
+      maxContextTokens: 6000,
+      history: { kind: 'oss', bucket: 'bot-state', prefix: 'history/' },
+      webhookHosts: ['oapi.dingtalk.com'],
+      webhookTimeoutMs: 10_000,
+      logLevel: 'info',
+    };
+    expect(loadReplyConfig(REPLY_ENV)).toEqual(expected);
+  });
+
+  it('applies every default listed in VARIABLES', () => {
+    const conversation = loadConversationConfig(CONVERSATION_ENV);
+    const reply = loadReplyConfig(REPLY_ENV);
+    const history = reply.history;
+    /** Where each defaulted variable lands in the loaded configuration, as the string it was given as. */
+    const applied: Record<string, string[]> = {
+      OPENAI_BASE_URL: [reply.llm.baseURL],
+      OPENAI_MODEL: [reply.llm.model],
+      LLM_TIMEOUT_SECONDS: [String(reply.llm.timeoutMs / 1000)],
+      LLM_MAX_RETRIES: [String(reply.llm.maxRetries)],
+      SYSTEM_PROMPT: [reply.systemPrompt],
+      HISTORY_LENGTH: [String(reply.historyLength)],
+      MAX_CONTEXT_TOKENS: [String(reply.maxContextTokens)],
+      HISTORY_PREFIX: [history.prefix],
+      DINGTALK_WEBHOOK_HOSTS: [reply.webhookHosts.join(',')],
+      WEBHOOK_TIMEOUT_SECONDS: [String(reply.webhookTimeoutMs / 1000)],
+      LOG_LEVEL: [conversation.logLevel, reply.logLevel],
+    };
+    const defaulted = VARIABLES.filter((spec) => spec.default !== undefined);
+    expect(defaulted.map((spec) => spec.name).sort()).toEqual(Object.keys(applied).sort());
+    for (const spec of defaulted) {
+      for (const value of applied[spec.name] ?? []) expect({ name: spec.name, value }).toEqual({ name: spec.name, value: spec.default });
+    }
+  });
+
+  it('accepts OPENAI_API_BASE as an alias of OPENAI_BASE_URL', () => {
+    const config = loadReplyConfig({ ...REPLY_ENV, OPENAI_API_BASE: 'https://dashscope.aliyuncs.com/compatible-mode/v1' });
+    expect(config.llm.baseURL).toBe('https://dashscope.aliyuncs.com/compatible-mode/v1');
+  });
+
+  it('reads the optional settings', () => {
+    const config = loadReplyConfig({
+      OPENAI_API_KEY: API_KEY,
+      OPENAI_BASE_URL: 'http://localhost:11434/v1',
+      OPENAI_MODEL: 'qwen-plus',
+      OPENAI_API_VERSION: '2024-10-21',
+      LLM_TIMEOUT_SECONDS: '30',
+      LLM_MAX_RETRIES: '0',
+      SYSTEM_PROMPT: 'Be brief.',
+      HISTORY_LENGTH: '0',
+      MAX_CONTEXT_TOKENS: '256',
+      OSS_BUCKET: 'bot-state',
+      OSS_REGION: 'oss-cn-hangzhou',
+      OSS_ENDPOINT: 'http://127.0.0.1:9100',
+      HISTORY_PREFIX: 'chat/',
+      DINGTALK_WEBHOOK_HOSTS: ' OAPI.dingtalk.com, 127.0.0.1 ,,',
+      WEBHOOK_TIMEOUT_SECONDS: '60',
+      FC_REGION: 'cn-hangzhou',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toEqual({
+      llm: { apiKey: API_KEY, baseURL: 'http://localhost:11434/v1', model: 'qwen-plus', apiVersion: '2024-10-21', timeoutMs: 30_000, maxRetries: 0 },
+      systemPrompt: 'Be brief.',
+      historyLength: 0,
+      maxContextTokens: 256,
+      history: { kind: 'oss', bucket: 'bot-state', region: 'oss-cn-hangzhou', endpoint: 'http://127.0.0.1:9100', prefix: 'chat/' },
+      webhookHosts: ['oapi.dingtalk.com', '127.0.0.1'],
+      webhookTimeoutMs: 60_000,
+      region: 'cn-hangzhou',
+      logLevel: 'warn',
+    });
+  });
+
+  it('uses HISTORY_DIR over OSS_BUCKET', () => {
+    const config = loadReplyConfig({ ...REPLY_ENV, HISTORY_DIR: '/mnt/oss' });
+    expect(config.history).toEqual({ kind: 'filesystem', dir: '/mnt/oss', prefix: 'history/' });
+  });
+
+  it('names both HISTORY_DIR and OSS_BUCKET when neither is set', () => {
+    const error = configError(() => loadReplyConfig({ OPENAI_API_KEY: API_KEY }));
+    expect(error.message).toContain('HISTORY_DIR or OSS_BUCKET is required');
+  });
+
+  it('lists every problem at once', () => {
+    const error = configError(() =>
+      loadReplyConfig({
+        HISTORY_LENGTH: '-1',
+        MAX_CONTEXT_TOKENS: '100',
+        LLM_TIMEOUT_SECONDS: '1.5',
+        OPENAI_BASE_URL: 'api.openai.com/v1',
+        LOG_LEVEL: 'loud',
+        DINGTALK_WEBHOOK_HOSTS: ' , ',
+      }),
+    );
+    for (const expected of [
+      'OPENAI_API_KEY is required:',
+      'HISTORY_DIR or OSS_BUCKET is required',
+      'HISTORY_LENGTH must be a whole number from 0 to 100 (got "-1")',
+      'MAX_CONTEXT_TOKENS must be a whole number from 256 to 2000000 (got "100")',
+      'LLM_TIMEOUT_SECONDS must be a whole number from 1 to 900 (got "1.5")',
+      'OPENAI_BASE_URL must be an http(s) URL',
+      'LOG_LEVEL must be one of',
+      'DINGTALK_WEBHOOK_HOSTS must name at least one host',
+    ]) {
+      expect(error.message).toContain(expected);
+    }
+    expect(error.message.startsWith("the reply function's configuration is incomplete:\n- ")).toBe(true);
+  });
+
+  it.each([
+    ['HISTORY_LENGTH', '101'],
+    ['HISTORY_LENGTH', 'five'],
+    ['HISTORY_LENGTH', '1e2'],
+    ['LLM_TIMEOUT_SECONDS', '0'],
+    ['LLM_TIMEOUT_SECONDS', '901'],
+    ['LLM_MAX_RETRIES', '6'],
+    ['MAX_CONTEXT_TOKENS', '2000001'],
+    ['WEBHOOK_TIMEOUT_SECONDS', '61'],
+    ['WEBHOOK_TIMEOUT_SECONDS', '0x10'],
+  ])('rejects %s=%j', (name, value) => {
+    expect(configError(() => loadReplyConfig({ ...REPLY_ENV, [name]: value })).message).toContain(`${name} must be a whole number`);
+  });
+
+  it.each(['not a url', 'ftp://api.example.com/v1', 'localhost:11434/v1'])('rejects OPENAI_BASE_URL=%j', (value) => {
+    expect(configError(() => loadReplyConfig({ ...REPLY_ENV, OPENAI_BASE_URL: value })).message).toContain(
+      'OPENAI_BASE_URL must be an http(s) URL',
+    );
+  });
+
+  it('rejects a bad OSS_ENDPOINT', () => {
+    expect(configError(() => loadReplyConfig({ ...REPLY_ENV, OSS_ENDPOINT: 'oss.example' })).message).toContain('OSS_ENDPOINT must be');
+  });
+
+  it.each(['verbose', 'trace', 'none'])('rejects LOG_LEVEL=%j', (value) => {
+    expect(configError(() => loadReplyConfig({ ...REPLY_ENV, LOG_LEVEL: value })).message).toContain('LOG_LEVEL must be one of');
+  });
+
+  it.each([
+    ['FC_REGION', 'Hangzhou'],
+    ['FC_REGION', 'cn_hangzhou'],
+    ['OSS_REGION', 'cn-hangzhou.aliyuncs.com'],
+    ['OSS_REGION', 'hangzhou'],
+  ])('rejects %s=%j', (name, value) => {
+    expect(configError(() => loadReplyConfig({ ...REPLY_ENV, [name]: value })).message).toContain(`${name} must be a region id`);
+  });
+
+  it.each(['Bot_State', 'ab', '-bot-state', 'bot-state-', 'bot.state', 'b'.repeat(64)])('rejects OSS_BUCKET=%j', (bucket) => {
+    expect(configError(() => loadReplyConfig({ ...REPLY_ENV, OSS_BUCKET: bucket })).message).toContain('OSS_BUCKET must be a bucket name');
+  });
+
+  it('accepts bucket names of 3 and 63 characters', () => {
+    for (const bucket of ['abc', 'b'.repeat(63)]) expect(loadReplyConfig({ ...REPLY_ENV, OSS_BUCKET: bucket }).history).toMatchObject({ bucket });
+  });
+});
+
+describe('configuration errors and secrets', () => {
+  const SECRETS: Env = {
+    DINGTALK_APP_SECRET: APP_SECRET,
+    OPENAI_API_KEY: API_KEY,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: ACCESS_KEY_ID,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: ACCESS_KEY_SECRET,
+    ALIBABA_CLOUD_SECURITY_TOKEN: SECURITY_TOKEN,
+  };
+  const BROKEN: Env = {
+    FC_ENDPOINT: 'nope',
+    FC_REGION: 'Nowhere',
+    LOG_LEVEL: 'loud',
+    OPENAI_BASE_URL: 'nope',
+    HISTORY_LENGTH: 'x',
+    MAX_CONTEXT_TOKENS: 'x',
+    LLM_TIMEOUT_SECONDS: 'x',
+    LLM_MAX_RETRIES: 'x',
+    WEBHOOK_TIMEOUT_SECONDS: 'x',
+    OSS_BUCKET: 'Bad_Bucket',
+    OSS_REGION: 'Nowhere',
+    OSS_ENDPOINT: 'nope',
+    DINGTALK_WEBHOOK_HOSTS: ',',
+  };
+
+  it('never puts a secret value given in env into an error message', () => {
+    const messages = [
+      configError(() => loadConversationConfig({ ...SECRETS, ...BROKEN })).message,
+      configError(() => loadReplyConfig({ ...SECRETS, ...BROKEN })).message,
+      configError(() => loadReplyConfig({ DINGTALK_CLIENT_SECRET: APP_SECRET, ...BROKEN })).message,
+    ];
+    for (const message of messages) {
+      for (const secret of [APP_SECRET, API_KEY, ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN]) expect(message).not.toContain(secret);
+    }
+  });
+
+  it('returns the values of the secret variables, aliases included', () => {
+    const env: Env = { ...SECRETS, DINGTALK_CLIENT_SECRET: ' alias-secret-value ', OPENAI_MODEL: 'gpt-4o', REPLY_FUNCTION_NAME: 'reply', OSS_BUCKET: 'bot-state' };
+    expect(secretValues(env).sort()).toEqual([APP_SECRET, API_KEY, ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN, 'alias-secret-value'].sort());
+  });
+
+  it('returns nothing for unset or blank secret variables', () => {
+    expect(secretValues({ DINGTALK_APP_SECRET: '  ', OPENAI_MODEL: 'gpt-4o' })).toEqual([]);
+  });
+
+  it('marks exactly the credentials as secret', () => {
+    expect(VARIABLES.filter((spec) => spec.secret).map((spec) => spec.name).sort()).toEqual(
+      ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN', 'DINGTALK_APP_SECRET', 'OPENAI_API_KEY'].sort(),
+    );
+  });
+});
+
+describe('renderConfigTable', () => {
+  it('lists every variable name and alias', () => {
+    const table = renderConfigTable();
+    for (const spec of VARIABLES) {
+      for (const name of [spec.name, ...(spec.aliases ?? [])]) expect(table).toContain(`\`${name}\``);
+    }
+    expect(table.split('\n')).toHaveLength(VARIABLES.length + 2);
+  });
+
+  it('marks required variables and shows defaults', () => {
+    const table = renderConfigTable();
+    expect(table).toMatch(/\| `REPLY_FUNCTION_NAME` \| \*\*required\*\* \|/);
+    expect(table).toMatch(/\| `HISTORY_LENGTH` \| `5` \|/);
+  });
+});
