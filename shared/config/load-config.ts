@@ -53,6 +53,15 @@ export interface ReplyConfig {
   logLevel: LogLevel;
 }
 
+/**
+ * A bad value as it may appear in an error: its first 4 characters and its length. A secret pasted into
+ * the wrong variable must not end up in the logs.
+ */
+export function preview(value: string): string {
+  const chars = Array.from(value);
+  return chars.length <= 4 ? `"${value}"` : `"${chars.slice(0, 4).join('')}…" (${chars.length} characters)`;
+}
+
 /** Reads variables, collecting every problem so one cold start reports them all. */
 class Reader {
   readonly problems: string[] = [];
@@ -84,7 +93,7 @@ class Reader {
     const raw = this.optional(name) ?? '';
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || value < min || value > max) {
-      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got ${preview(raw)})`);
       return min;
     }
     return value;
@@ -98,14 +107,14 @@ class Reader {
     } catch {
       // reported below
     }
-    this.problems.push(`${name} must be an http(s) URL (got "${value}")`);
+    this.problems.push(`${name} must be an http(s) URL (got ${preview(value)})`);
     return undefined;
   }
 
   logLevel(): LogLevel {
     const value = (this.optional('LOG_LEVEL') ?? 'info').toLowerCase();
     if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
-    this.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${value}")`);
+    this.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${preview(value)})`);
     return 'info';
   }
 
@@ -120,7 +129,7 @@ class Reader {
   region(name: 'FC_REGION' | 'OSS_REGION'): string | undefined {
     const value = this.optional(name);
     if (value !== undefined && !/^(oss-)?[a-z]{2,}(-[a-z0-9]+)+$/.test(value)) {
-      this.problems.push(`${name} must be a region id such as cn-hangzhou (got "${value}")`);
+      this.problems.push(`${name} must be a region id such as cn-hangzhou (got ${preview(value)})`);
       return undefined;
     }
     return value;
@@ -166,7 +175,7 @@ function historyConfig(read: Reader): HistoryConfig {
   const bucket = read.optional('OSS_BUCKET');
   if (bucket !== undefined) {
     if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)) {
-      read.problems.push(`OSS_BUCKET must be a bucket name (3-63 lowercase letters, digits, hyphens; got "${bucket}")`);
+      read.problems.push(`OSS_BUCKET must be a bucket name (3-63 lowercase letters, digits, hyphens; got ${preview(bucket)})`);
     }
     const region = read.region('OSS_REGION');
     const endpoint = read.url('OSS_ENDPOINT', read.optional('OSS_ENDPOINT'));

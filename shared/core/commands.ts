@@ -19,7 +19,7 @@ export const HELP_TEXT = [
 ].join('\n');
 
 /** Leading mentions DingTalk leaves in the text when the @ was typed rather than picked (`@Bot hello`). */
-const LEADING_MENTIONS = /^(?:\s*@\S+)+\s+/u;
+const LEADING_MENTIONS = /^(?:\s*@\S+)+(?:\s+|$)/u;
 
 /** Removes leading spaces and @mentions, and trailing spaces. */
 export function stripMention(text: string): string {

@@ -38,7 +38,10 @@ const cost = (counter: TokenCounter, text: string): number => counter.count(text
  * `maxTokens`, oldest first, then the question (cut if even it alone does not fit).
  */
 export function buildPrompt(input: PromptInput, counter: TokenCounter): PromptPlan {
-  const system = input.systemPrompt?.trim() ? input.systemPrompt : undefined;
+  let system = input.systemPrompt?.trim() ? input.systemPrompt : undefined;
+  // A system prompt may take at most half the budget, so the question always has room.
+  const systemRoom = Math.floor(input.maxTokens / 2) - TOKENS_PER_MESSAGE;
+  if (system !== undefined && counter.count(system) > systemRoom) system = counter.truncate(system, Math.max(0, systemRoom));
   const fixed = TOKENS_FOR_REPLY + (system !== undefined ? cost(counter, system) : 0);
   let question = input.question;
   let questionTruncated = false;
@@ -49,7 +52,7 @@ export function buildPrompt(input: PromptInput, counter: TokenCounter): PromptPl
     questionTruncated = true;
     budget = input.maxTokens - fixed - cost(counter, question);
   }
-  const candidates = input.history.slice(-Math.max(0, input.maxExchanges));
+  const candidates = input.maxExchanges > 0 ? input.history.slice(-input.maxExchanges) : [];
   const kept: Exchange[] = [];
   for (let i = candidates.length - 1; i >= 0; i -= 1) {
     const exchange = candidates[i] as Exchange;

@@ -30,14 +30,20 @@ export const MAX_TASK_TEXT_BYTES = 40 * 1024;
 /** The note appended to a message that was cut. */
 export const TRUNCATION_NOTE = '\n\n[The message was too long and has been cut here.]';
 
-/** Cuts `text` to at most `maxBytes` UTF-8 bytes on a character boundary, adding the truncation note. */
+/** Bytes a string takes inside the JSON payload: UTF-8, with control characters and quotes escaped. */
+const jsonBytes = (text: string): number => Buffer.byteLength(JSON.stringify(text), 'utf8') - 2;
+
+/**
+ * Cuts `text` on a character boundary so that it takes at most `maxBytes` in the JSON payload (where a
+ * control character costs 6 bytes), adding the truncation note.
+ */
 export function truncateText(text: string, maxBytes: number = MAX_TASK_TEXT_BYTES): { text: string; truncated: boolean } {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return { text, truncated: false };
-  const budget = maxBytes - Buffer.byteLength(TRUNCATION_NOTE, 'utf8');
+  if (jsonBytes(text) <= maxBytes) return { text, truncated: false };
+  const budget = maxBytes - jsonBytes(TRUNCATION_NOTE);
   let bytes = 0;
   let end = 0;
   for (const char of text) {
-    const size = Buffer.byteLength(char, 'utf8');
+    const size = jsonBytes(char);
     if (bytes + size > budget) break;
     bytes += size;
     end += char.length;

@@ -34,19 +34,30 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Longest id or URL accepted. DingTalk's ids are well under 100 characters; the bound keeps a forged
+ * body (the signature does not cover it) from inflating the async payload or the storage keys.
+ */
+export const MAX_FIELD_LENGTH = 1024;
+
+function bounded(field: string, value: string): string {
+  if (value.length > MAX_FIELD_LENGTH) throw new InvalidMessageError(`"${field}" is longer than ${MAX_FIELD_LENGTH} characters`);
+  return value;
+}
+
 function requiredString(body: Json, field: string): string {
   const value = body[field];
   if (typeof value !== 'string' || value.trim() === '') {
     throw new InvalidMessageError(`"${field}" must be a non-empty string`);
   }
-  return value;
+  return bounded(field, value);
 }
 
 function optionalString(body: Json, field: string): string | undefined {
   const value = body[field];
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw new InvalidMessageError(`"${field}" must be a string`);
-  return value;
+  return bounded(field, value);
 }
 
 function optionalEpochMs(body: Json, field: string): number | undefined {

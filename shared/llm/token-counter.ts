@@ -24,22 +24,41 @@ export const utf8ByteBound: TokenCounter = {
   },
 };
 
-let loading: Promise<TokenCounter> | undefined;
+/** The tokenizer module, typed; loaded with `require` so it stays lazy both in the bundle and under Jest. */
+type Tokenizer = typeof import('gpt-tokenizer/encoding/o200k_base');
+
+/** User text may contain `<|endoftext|>` and the like: count it as text, never as a special token. */
+const AS_TEXT = { disallowedSpecial: new Set<string>() };
+
+/**
+ * The longest prefix of `text`, in whole characters, that `count` puts at or under `max`. Cutting by
+ * characters (not by decoding a token prefix) never leaves a broken character and keeps the bound exact.
+ */
+export function longestPrefixWithin(text: string, max: number, count: (prefix: string) => number): string {
+  if (count(text) <= max) return text;
+  const chars = Array.from(text);
+  let low = 0;
+  let high = chars.length;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (count(chars.slice(0, middle).join('')) <= max) low = middle;
+    else high = middle - 1;
+  }
+  return chars.slice(0, low).join('');
+}
+
+let counter: TokenCounter | undefined;
 
 /**
  * The o200k_base tokenizer (GPT-4o family), loaded once per instance and only when first needed:
  * it takes ~100 ms and tens of MB to load, which most messages never need (see `utf8ByteBound`).
  * Other model families tokenize differently; o200k is a close, conservative estimate for them.
  */
-export function loadO200kCounter(): Promise<TokenCounter> {
-  loading ??= import('gpt-tokenizer/encoding/o200k_base').then((tokenizer) => ({
-    count: (text: string) => tokenizer.countTokens(text),
-    truncate: (text: string, maxTokens: number) => {
-      const tokens = tokenizer.encode(text);
-      if (tokens.length <= maxTokens) return text;
-      // A cut can split a multi-byte character; drop the replacement character it leaves behind.
-      return tokenizer.decode(tokens.slice(0, Math.max(0, maxTokens))).replace(/\uFFFD+$/u, '');
-    },
-  }));
-  return loading;
+export async function loadO200kCounter(): Promise<TokenCounter> {
+  if (counter !== undefined) return counter;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tokenizer = require('gpt-tokenizer/encoding/o200k_base') as Tokenizer;
+  const count = (text: string): number => tokenizer.countTokens(text, AS_TEXT);
+  counter = { count, truncate: (text, maxTokens) => longestPrefixWithin(text, maxTokens, count) };
+  return counter;
 }

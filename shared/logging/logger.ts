@@ -47,16 +47,18 @@ function scrub(value: LogValue, secrets: readonly string[]): LogValue {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const threshold = LOG_LEVELS.indexOf(level);
-  const secrets = (options.secrets ?? []).filter(
-    (secret): secret is string => typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH,
-  );
+  // Longest first, so a secret that contains another is scrubbed whole.
+  const secrets = (options.secrets ?? [])
+    .filter((secret): secret is string => typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH)
+    .sort((a, b) => b.length - a.length);
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const now = options.now ?? Date.now;
 
   const make = (base: LogFields): Logger => {
     const emit = (lineLevel: LogLevel, event: string, fields?: LogFields): void => {
       if (LOG_LEVELS.indexOf(lineLevel) < threshold) return;
-      const record = scrub({ time: new Date(now()).toISOString(), level: lineLevel, event, ...base, ...fields }, secrets);
+      // The line's own keys come last so no field can overwrite them.
+      const record = scrub({ ...base, ...fields, time: new Date(now()).toISOString(), level: lineLevel, event }, secrets);
       write(JSON.stringify(record));
     };
     return {

@@ -30,14 +30,11 @@ describe('parseCommand', () => {
     expect(parseCommand('   \n\t ')).toEqual({ kind: 'empty' });
   });
 
-  // BUG: shared/core/commands.ts:22 LEADING_MENTIONS requires whitespace after the last mention, so a
-  // message that is only "@Bot" keeps the mention and is sent to the LLM as the question "@Bot".
-  test.failing('reads a lone @mention as empty', () => {
+  it('reads a lone @mention as empty', () => {
     expect(parseCommand('@Bot')).toEqual({ kind: 'empty' });
   });
 
-  // BUG: same as above; trailing spaces are trimmed before the mention regex runs.
-  test.failing('reads a lone @mention followed by spaces as empty', () => {
+  it('reads a lone @mention followed by spaces as empty', () => {
     expect(parseCommand(' @Bot  ')).toEqual({ kind: 'empty' });
   });
 

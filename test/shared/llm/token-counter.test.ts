@@ -43,27 +43,20 @@ describe('utf8ByteBound', () => {
   });
 });
 
-// BUG (all tests below): shared/llm/token-counter.ts:35 loads the tokenizer with a native `import()`;
-// under the project's jest setup (no --experimental-vm-modules) it rejects with "A dynamic import
-// callback was invoked without --experimental-vm-modules", so loadO200kCounter cannot be tested.
 describe('loadO200kCounter', () => {
-  test.failing('returns the same instance twice', async () => {
+  it('returns the same instance twice', async () => {
     const [first, second] = await Promise.all([loadO200kCounter(), loadO200kCounter()]);
     const third = await loadO200kCounter();
     expect(first).toBe(second);
     expect(first).toBe(third);
   });
 
-  test.failing('counts like o200k', async () => {
+  it('counts like o200k', async () => {
     const counter = await loadO200kCounter();
     for (const text of SAMPLES) expect(counter.count(text)).toBe(countTokens(text));
   });
 
-  // BUG: besides the import, gpt-tokenizer's encode/countTokens throw "Disallowed special token found"
-  // for text containing <|endoftext|> (or other special tokens) unless `disallowedSpecial` is emptied, so
-  // a user who types it (or an answer that contains it, kept in history) makes planPrompt throw and the
-  // reply function fail on every retry.
-  test.failing('counts and truncates text that contains special-token markup like any other text', async () => {
+  it('counts and truncates text that contains special-token markup like any other text', async () => {
     const counter = await loadO200kCounter();
     const text = 'What does <|endoftext|> mean in a prompt? And <|im_start|>?';
     expect(counter.count(text)).toBeGreaterThan(5);
@@ -71,12 +64,7 @@ describe('loadO200kCounter', () => {
     expect(text.startsWith(counter.truncate(text, 5))).toBe(true);
   });
 
-  // BUG: besides the import, truncate decodes a token prefix that may end inside a multi-token emoji;
-  // gpt-tokenizer then yields U+FFFD or a lone surrogate in the MIDDLE of the result (only a trailing
-  // U+FFFD is stripped), so the result is not a prefix of the text and can count more than maxTokens
-  // (e.g. 'Hello world 😀👨‍👩‍👧‍👦 emoji' cut to 8 tokens gives 9). Fix: cut by characters (binary search
-  // on code points with count ≤ maxTokens) instead of decoding a token prefix.
-  test.failing('truncates to a prefix within the limit, on a character boundary', async () => {
+  it('truncates to a prefix within the limit, on a character boundary', async () => {
     const counter = await loadO200kCounter();
     for (const text of SAMPLES.filter((sample) => sample !== '')) {
       const total = counter.count(text);
