@@ -19,6 +19,11 @@ export interface OpenAiFakeOptions {
   models: string[];
   /** Path prefix of the API. Default `'/v1'`; the SDK `baseURL` is `url + basePath`. */
   basePath?: string;
+  /**
+   * Behave like Azure OpenAI instead: `POST /openai/deployments/{deployment}/chat/completions?api-version=V`
+   * with the key in an `api-key` header; `models` are then the deployment names, `basePath` is ignored.
+   */
+  azure?: { apiVersions: string[] };
 }
 
 /** A chat message as the fake accepts it. */
@@ -280,7 +285,9 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
         parsed = false;
       }
     }
-    const isChat = req.method === 'POST' && path.split('?')[0] === `${basePath}/chat/completions`;
+    const [pathname = '', query = ''] = path.split('?');
+    const azureDeployment = options.azure ? /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(pathname)?.[1] : undefined;
+    const isChat = req.method === 'POST' && (options.azure ? azureDeployment !== undefined : pathname === `${basePath}/chat/completions`);
     const log: OpenAiFakeRequestLog = {
       method: req.method ?? '',
       path,
@@ -300,8 +307,28 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
       fail({ status: 404, message: `Invalid URL (${req.method ?? ''} ${path})`, type: 'invalid_request_error', code: null });
       return;
     }
+    if (options.azure) {
+      const apiVersion = new URLSearchParams(query).get('api-version') ?? '';
+      if (!options.azure.apiVersions.includes(apiVersion)) {
+        fail({ status: 404, message: 'Resource not found', type: 'invalid_request_error', code: '404' });
+        return;
+      }
+      if (!constantTimeEqual(headerValue(req, 'api-key') ?? '', options.apiKey)) {
+        fail({
+          status: 401,
+          message: 'Access denied due to invalid subscription key or wrong API endpoint.',
+          type: 'invalid_request_error',
+          code: '401',
+        });
+        return;
+      }
+      if (!models.has(decodeURIComponent(azureDeployment ?? ''))) {
+        fail({ status: 404, message: 'The API deployment for this resource does not exist.', type: 'invalid_request_error', code: 'DeploymentNotFound' });
+        return;
+      }
+    }
     const authorization = headerValue(req, 'authorization') ?? '';
-    const bearer = /^Bearer (.+)$/.exec(authorization);
+    const bearer = options.azure ? [authorization, options.apiKey] : /^Bearer (.+)$/.exec(authorization);
     if (!bearer) {
       fail({
         status: 401,

@@ -88,3 +88,41 @@ describe('createOpenAiLlm (real openai SDK against the OpenAI-compatible fake)',
     await expect(llm().complete([{ role: 'user', content: 'hi' }])).rejects.toMatchObject({ reason });
   });
 });
+
+describe('createOpenAiLlm with OPENAI_API_VERSION set (real AzureOpenAI client against the fake in Azure mode)', () => {
+  let azure: OpenAiFake;
+  beforeEach(async () => {
+    azure = await startOpenAiFake({ apiKey: KEY, models: ['my-gpt4o-deployment'], azure: { apiVersions: ['2024-10-21'] } });
+  });
+  afterEach(() => azure.close());
+
+  const config = (overrides: Partial<LlmConfig> = {}): LlmConfig => ({
+    apiKey: KEY,
+    baseURL: azure.url,
+    model: 'my-gpt4o-deployment',
+    apiVersion: '2024-10-21',
+    timeoutMs: 2000,
+    maxRetries: 0,
+    ...overrides,
+  });
+
+  it('calls the deployment with the api-key header and the API version', async () => {
+    azure.queue({ text: 'from Azure' });
+    const answer = await createOpenAiLlm(config()).complete([{ role: 'user', content: 'hi' }]);
+    expect(answer.text).toBe('from Azure');
+    expect(azure.requests[0]?.path).toBe('/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=2024-10-21');
+    expect(azure.requests[0]?.headers['api-key']).toBe(KEY);
+  });
+
+  it('maps an unknown deployment to a refusal naming OPENAI_MODEL', async () => {
+    await expect(createOpenAiLlm(config({ model: 'missing' })).complete([{ role: 'user', content: 'hi' }])).rejects.toMatchObject({
+      reason: 'model',
+    });
+  });
+
+  it('maps a wrong key to an auth refusal', async () => {
+    await expect(createOpenAiLlm(config({ apiKey: 'wrong-key-0000' })).complete([{ role: 'user', content: 'hi' }])).rejects.toMatchObject({
+      reason: 'auth',
+    });
+  });
+});
