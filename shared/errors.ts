@@ -51,12 +51,13 @@ export class InvokeError extends BotError {
 /** Why the LLM provider refused: retrying the same request will not help. */
 export type LlmRefusalReason = 'auth' | 'model' | 'request' | 'filtered' | 'empty';
 
-/** The provider answered but refused or gave nothing usable (bad key, unknown model, filtered, empty). */
-export class LlmRefusedError extends BotError {
-  readonly kind = 'llm-refused';
+/** Why the provider could not be reached or did not finish: a later retry may help. */
+export type LlmUnavailableReason = 'timeout' | 'network' | 'rate-limit' | 'server';
 
+/** An LLM failure with a machine-readable reason and the provider's HTTP status when it answered. */
+abstract class LlmError<Reason extends string> extends BotError {
   constructor(
-    readonly reason: LlmRefusalReason,
+    readonly reason: Reason,
     message: string,
     readonly status?: number,
     options?: { cause?: unknown },
@@ -65,21 +66,14 @@ export class LlmRefusedError extends BotError {
   }
 }
 
-/** Why the provider could not be reached or did not finish: a later retry may help. */
-export type LlmUnavailableReason = 'timeout' | 'network' | 'rate-limit' | 'server';
+/** The provider answered but refused or gave nothing usable (bad key, unknown model, filtered, empty). */
+export class LlmRefusedError extends LlmError<LlmRefusalReason> {
+  readonly kind = 'llm-refused';
+}
 
 /** The LLM was unreachable, too slow, rate-limited or failing (after the SDK's own bounded retries). */
-export class LlmUnavailableError extends BotError {
+export class LlmUnavailableError extends LlmError<LlmUnavailableReason> {
   readonly kind = 'llm-unavailable';
-
-  constructor(
-    readonly reason: LlmUnavailableReason,
-    message: string,
-    readonly status?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Which storage operation failed. */

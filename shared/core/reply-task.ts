@@ -1,4 +1,5 @@
 import { InvalidTaskError } from '../errors';
+import { decodeEventJson } from '../fc/event-json';
 import type { ConversationType, IncomingMessage, MessageContent } from '../dingtalk/message';
 
 /**
@@ -96,15 +97,8 @@ function str(value: unknown, field: string): string {
  * Throws `InvalidTaskError`: the event did not come from our conversation function.
  */
 export function parseReplyTask(event: unknown): ReplyTask {
-  let value: unknown = event;
-  if (Buffer.isBuffer(value)) value = value.toString('utf8');
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      fail('the event is not JSON');
-    }
-  }
+  const value = decodeEventJson(event);
+  if (value === undefined) fail('the event is not JSON');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('the event is not a JSON object');
   const raw = value as Record<string, unknown>;
   if (raw.v !== 1) fail('unknown version');

@@ -1,4 +1,5 @@
 import { InvalidMessageError } from '../errors';
+import { decodeEventJson } from './event-json';
 
 /** An HTTP request as the core sees it: lowercased header names, the raw body bytes. */
 export interface HttpRequest {
@@ -34,15 +35,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Header names are lowercased so lookups are case-insensitive, as HTTP requires.
  */
 export function parseHttpTriggerEvent(event: unknown): HttpRequest {
-  let value: unknown = event;
-  if (Buffer.isBuffer(value)) value = value.toString('utf8');
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      throw new InvalidMessageError('the FC event is not JSON: is this function behind an HTTP trigger?');
-    }
-  }
+  const value = decodeEventJson(event);
+  if (value === undefined) throw new InvalidMessageError('the FC event is not JSON: is this function behind an HTTP trigger?');
   if (!isRecord(value)) throw new InvalidMessageError('the FC event is not an HTTP-trigger event');
   const context = isRecord(value.requestContext) ? value.requestContext : {};
   const http = isRecord(context.http) ? context.http : {};

@@ -8,6 +8,7 @@ import {
 } from '../../../shared/config/load-config';
 import { renderConfigTable, VARIABLES } from '../../../shared/config/variables';
 import { ConfigError } from '../../../shared/errors';
+import { thrown } from '../../helpers/thrown';
 
 const APP_SECRET = 'dt-app-secret-Zq8WmK2pL0vX';
 const API_KEY = 'sk-test-Ab12Cd34Ef56Gh78Ij90';
@@ -18,16 +19,8 @@ const SECURITY_TOKEN = 'CAIS-security-token-test-000000';
 const CONVERSATION_ENV: Env = { DINGTALK_APP_SECRET: APP_SECRET, REPLY_FUNCTION_NAME: 'dingtalk-llm-reply' };
 const REPLY_ENV: Env = { OPENAI_API_KEY: API_KEY, OSS_BUCKET: 'bot-state' };
 
-/** The ConfigError `load` throws; fails the test when it loads or throws anything else. */
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+/** The ConfigError `load` throws. */
+const configError = (load: () => unknown): ConfigError => thrown(ConfigError, load);
 
 describe('loadConversationConfig', () => {
   it('loads a minimal environment with the documented defaults', () => {

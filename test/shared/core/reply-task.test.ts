@@ -10,6 +10,7 @@ import {
 import { parseIncomingMessage } from '../../../shared/dingtalk/message';
 import { InvalidTaskError } from '../../../shared/errors';
 import { dingtalkSample, dingtalkSampleNames } from '../../helpers/fixtures';
+import { thrown } from '../../helpers/thrown';
 
 const RECEIVED_AT = 1_732_000_001_234;
 /** FC's limit on the payload of an asynchronous invocation. */
@@ -31,16 +32,8 @@ function withText(text: string): ReplyTask {
   });
 }
 
-/** The InvalidTaskError `parseReplyTask` throws for `event`; fails the test otherwise. */
-function invalid(event: unknown): InvalidTaskError {
-  try {
-    parseReplyTask(event);
-  } catch (error) {
-    if (error instanceof InvalidTaskError) return error;
-    throw error;
-  }
-  throw new Error('expected parseReplyTask to refuse the event');
-}
+/** The InvalidTaskError parseReplyTask throws for `event`. */
+const invalid = (event: unknown): InvalidTaskError => thrown(InvalidTaskError, () => parseReplyTask(event));
 
 describe('toReplyTask', () => {
   it('builds the task of the 1:1 text sample', () => {

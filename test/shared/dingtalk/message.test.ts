@@ -1,17 +1,10 @@
 import { parseIncomingMessage, type IncomingMessage, type MessageContent } from '../../../shared/dingtalk/message';
 import { InvalidMessageError } from '../../../shared/errors';
 import { dingtalkSample, dingtalkSampleNames } from '../../helpers/fixtures';
+import { thrown } from '../../helpers/thrown';
 
-/** The InvalidMessageError `parseIncomingMessage` throws for `body`; fails the test otherwise. */
-function invalid(body: unknown): InvalidMessageError {
-  try {
-    parseIncomingMessage(body);
-  } catch (error) {
-    if (error instanceof InvalidMessageError) return error;
-    throw error;
-  }
-  throw new Error('expected parseIncomingMessage to refuse the body');
-}
+/** The InvalidMessageError parseIncomingMessage throws for `body`. */
+const invalid = (body: unknown): InvalidMessageError => thrown(InvalidMessageError, () => parseIncomingMessage(body));
 
 /** What each reference sample must parse to: its content and conversation type. */
 const EXPECTED: Record<string, { content: MessageContent; conversationType: '1' | '2' }> = {

@@ -1,5 +1,6 @@
 import { computeSignature, SIGNATURE_TOLERANCE_MS, verifySignature } from '../../../shared/dingtalk/signature';
 import { SignatureError } from '../../../shared/errors';
+import { thrown } from '../../helpers/thrown';
 
 const SECRET = 'app-secret-0123456789abcdefABCDEF';
 /** A fixed server clock: 2024-11-19T07:06:40Z. */
@@ -14,16 +15,8 @@ function validInput(overrides: Partial<VerifyInput> = {}): VerifyInput {
   return { timestamp, sign: computeSignature(timestamp, SECRET), secret: SECRET, now: NOW, ...overrides };
 }
 
-/** The SignatureError `verifySignature` throws for `input`; fails the test when it accepts or throws anything else. */
-function refusal(input: VerifyInput): SignatureError {
-  try {
-    verifySignature(input);
-  } catch (error) {
-    if (error instanceof SignatureError) return error;
-    throw error;
-  }
-  throw new Error('expected verifySignature to refuse the request');
-}
+/** The SignatureError `verifySignature` throws for `input`. */
+const refusal = (input: VerifyInput): SignatureError => thrown(SignatureError, () => verifySignature(input));
 
 describe('computeSignature', () => {
   it('matches the reference test vector from DingTalk', () => {

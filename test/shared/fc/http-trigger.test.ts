@@ -1,21 +1,14 @@
 import { InvalidMessageError } from '../../../shared/errors';
 import { jsonResponse, parseHttpTriggerEvent, toFcHttpResult, type HttpRequest } from '../../../shared/fc/http-trigger';
 import { httpTriggerEventSample } from '../../helpers/fixtures';
+import { thrown } from '../../helpers/thrown';
 
 function asBuffer(event: unknown): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
-/** The InvalidMessageError `parseHttpTriggerEvent` throws for `event`; fails the test otherwise. */
-function invalid(event: unknown): InvalidMessageError {
-  try {
-    parseHttpTriggerEvent(event);
-  } catch (error) {
-    if (error instanceof InvalidMessageError) return error;
-    throw error;
-  }
-  throw new Error('expected parseHttpTriggerEvent to refuse the event');
-}
+/** The InvalidMessageError parseHttpTriggerEvent throws for `event`. */
+const invalid = (event: unknown): InvalidMessageError => thrown(InvalidMessageError, () => parseHttpTriggerEvent(event));
 
 describe('parseHttpTriggerEvent', () => {
   it('parses the reference FC 3.0 HTTP-trigger event handed over as a Buffer', () => {
