@@ -36,6 +36,20 @@ const unusedByConversation = {
   },
 };
 
+/**
+ * The tokenizer's tables are 2.4 MB of JavaScript that most replies never need (see
+ * shared/llm/token-counter.ts). The reply bundle requires them from a file of their own beside it, so
+ * a cold start does not parse them; that file is bundled separately below.
+ */
+const TOKENIZER = 'gpt-tokenizer/encoding/o200k_base';
+const TOKENIZER_FILE = 'o200k_base.js';
+const tokenizerBesideBundle = {
+  name: 'tokenizer-beside-bundle',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^gpt-tokenizer\/encoding\/o200k_base$/ }, () => ({ path: `./${TOKENIZER_FILE}`, external: true }));
+  },
+};
+
 async function bundle(name) {
   const outfile = path.join(root, 'dist', name, 'index.js');
   const result = await build({
@@ -54,7 +68,7 @@ async function bundle(name) {
     external: ['proxy-agent'],
     logLevel: 'warning',
     define: { __BOT_VERSION__: JSON.stringify(version) },
-    plugins: name === 'conversation' ? [unusedByConversation] : [],
+    plugins: name === 'conversation' ? [unusedByConversation] : [tokenizerBesideBundle],
   });
   const inputs = Object.keys(result.metafile.inputs);
   for (const pattern of forbidden[name]) {
@@ -65,6 +79,21 @@ async function bundle(name) {
   await writeFile(path.join(root, 'dist', `${name}.meta.json`), JSON.stringify(result.metafile));
   const bytes = result.metafile.outputs[path.relative(root, outfile)]?.bytes ?? 0;
   console.log(`dist/${name}/index.js ${(bytes / 1024).toFixed(1)} KB`);
+  if (name === 'reply') {
+    const tokenizerFile = path.join(root, 'dist', name, TOKENIZER_FILE);
+    await build({
+      stdin: { contents: `module.exports = require(${JSON.stringify(TOKENIZER)});`, resolveDir: root, loader: 'js' },
+      outfile: tokenizerFile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+    });
+    console.log(`dist/${name}/${TOKENIZER_FILE} (loaded on first use)`);
+  }
 }
 
 const only = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { createOpenAiLlm } from '../../shared/adapters/openai-llm';
 import { createOssObjectStore } from '../../shared/adapters/oss-object-store';
 import { loadReplyConfig, secretValues, type ReplyConfig } from '../../shared/config/load-config';
 import { handleReply, type ReplyDeps, type ReplyOutcome } from '../../shared/core/handle-reply';
-import { describeError } from '../../shared/errors';
+import { ConfigError, describeError } from '../../shared/errors';
 import { InvocationContext } from '../../shared/fc/context';
 import { ExchangeLog } from '../../shared/history/exchange-log';
 import { loadO200kCounter } from '../../shared/llm/token-counter';
@@ -29,7 +29,7 @@ function createObjectStore(config: ReplyConfig, context: InvocationContext): Obj
   if (history.kind === 'filesystem') return createFsObjectStore(history.dir);
   const region = history.region ?? context.region();
   if (region === undefined) {
-    throw new Error('OSS_REGION is required outside FC: the region of OSS_BUCKET, such as cn-hangzhou');
+    throw new ConfigError('OSS_REGION is required outside FC: the region of OSS_BUCKET, such as cn-hangzhou');
   }
   return createOssObjectStore({
     bucket: history.bucket,

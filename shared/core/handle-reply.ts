@@ -7,8 +7,14 @@ import type { TokenCounter } from '../llm/token-counter';
 import type { Clock, LlmClient, LogFields, Logger, WebhookSender } from '../ports';
 import { HELP_TEXT, parseCommand } from './commands';
 import { planPrompt } from './prompt';
-import { parseReplyTask, type ReplyTask } from './reply-task';
+import { parseReplyTask, truncateText, type ReplyTask } from './reply-task';
 import { llmFailureMessage, USER_MESSAGES } from './user-messages';
+
+/** DingTalk refuses a message over 20,000 bytes; this leaves room for the title, the @mention and JSON. */
+export const MAX_REPLY_BYTES = 18_000;
+
+/** Appended to an answer cut to fit DingTalk's message limit. */
+export const ANSWER_CUT_NOTE = '\n\n…（回答过长，已截断 / the answer was too long for DingTalk and has been cut）';
 
 /** The reply function's settings (from the config loader). */
 export interface ReplySettings {
@@ -70,7 +76,9 @@ class Reply {
 
   /** Posts to the session webhook; a failure is logged and reported as the outcome, never thrown. */
   async send(text: string, outcome: ReplyOutcome): Promise<ReplyOutcome> {
-    const message = formatReply(text, this.task);
+    const fitted = truncateText(text, MAX_REPLY_BYTES, ANSWER_CUT_NOTE);
+    if (fitted.truncated) this.fields.answerCut = true;
+    const message = formatReply(fitted.text, this.task);
     try {
       await this.timed('webhook', () => this.deps.webhook.send(this.task.sessionWebhook, message));
       return outcome;

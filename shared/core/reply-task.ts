@@ -38,9 +38,13 @@ const jsonBytes = (text: string): number => Buffer.byteLength(JSON.stringify(tex
  * Cuts `text` on a character boundary so that it takes at most `maxBytes` in the JSON payload (where a
  * control character costs 6 bytes), adding the truncation note.
  */
-export function truncateText(text: string, maxBytes: number = MAX_TASK_TEXT_BYTES): { text: string; truncated: boolean } {
+export function truncateText(
+  text: string,
+  maxBytes: number = MAX_TASK_TEXT_BYTES,
+  note: string = TRUNCATION_NOTE,
+): { text: string; truncated: boolean } {
   if (jsonBytes(text) <= maxBytes) return { text, truncated: false };
-  const budget = maxBytes - jsonBytes(TRUNCATION_NOTE);
+  const budget = maxBytes - jsonBytes(note);
   let bytes = 0;
   let end = 0;
   for (const char of text) {
@@ -49,7 +53,7 @@ export function truncateText(text: string, maxBytes: number = MAX_TASK_TEXT_BYTE
     bytes += size;
     end += char.length;
   }
-  return { text: text.slice(0, end) + TRUNCATION_NOTE, truncated: true };
+  return { text: text.slice(0, end) + note, truncated: true };
 }
 
 /** Builds the reply task for a verified, parsed message. */

@@ -132,6 +132,18 @@ describe('the deployed bundles, end to end', () => {
     expect(lastPrompt().map((m) => m.role)).toEqual(['system', 'user']);
   });
 
+  it('loads the tokenizer shipped beside the reply bundle when a prompt may not fit MAX_CONTEXT_TOKENS', async () => {
+    const long = '这是一段很长的问题。'.repeat(1500);
+    const { answer } = await chat(long);
+    expect(answer.length).toBeGreaterThan(0);
+    const prompt = lastPrompt();
+    const question = prompt[prompt.length - 1]?.content ?? '';
+    // MAX_CONTEXT_TOKENS defaults to 6000: the 15,000-character question was cut by the real tokenizer.
+    expect(question.length).toBeLessThan(long.length);
+    expect(long.startsWith(question)).toBe(true);
+    expect(question.length).toBeGreaterThan(3000);
+  });
+
   it('answers a GET with the health document', async () => {
     const response = await send(signedEvent({ secret: SECRET, body: '', method: 'GET' }));
     expect(response.statusCode).toBe(200);
