@@ -1,4 +1,3 @@
-import { StorageError } from '../errors';
 import type { Logger, ObjectStore } from '../ports';
 import type { Exchange, HistoryKey, HistoryStore } from './exchange';
 import { exchangeName, historyFolder } from './keys';
@@ -107,11 +106,4 @@ export class ExchangeLog implements HistoryStore {
     }
     return object;
   }
-}
-
-/** Wraps an unexpected store failure so callers see a `StorageError`. */
-export function asStorageError(operation: StorageError['operation'], error: unknown): StorageError {
-  if (error instanceof StorageError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new StorageError(operation, `history ${operation} failed: ${message}`, { cause: error });
 }

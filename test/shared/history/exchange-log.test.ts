@@ -1,7 +1,6 @@
 import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store';
-import { StorageError } from '../../../shared/errors';
 import type { Exchange, HistoryKey } from '../../../shared/history/exchange';
-import { asStorageError, ExchangeLog } from '../../../shared/history/exchange-log';
+import { ExchangeLog } from '../../../shared/history/exchange-log';
 import { historyFolder } from '../../../shared/history/keys';
 import type { ObjectStore } from '../../../shared/ports';
 import { captureLogger } from '../../helpers/capture-logger';
@@ -197,16 +196,5 @@ describe('ExchangeLog', () => {
     const { log, memory } = setup();
     await saveSequentially(log, 2);
     for (const key of memory.objects.keys()) expect(key.startsWith(historyFolder(PREFIX, KEY))).toBe(true);
-  });
-});
-
-describe('asStorageError', () => {
-  it('keeps a StorageError and wraps anything else', () => {
-    const original = new StorageError('read', 'boom');
-    expect(asStorageError('write', original)).toBe(original);
-    const wrapped = asStorageError('list', new Error('socket hang up'));
-    expect(wrapped).toBeInstanceOf(StorageError);
-    expect(wrapped.operation).toBe('list');
-    expect(wrapped.message).toBe('history list failed: socket hang up');
   });
 });
