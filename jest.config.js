@@ -7,4 +7,6 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
   },
   testTimeout: 20000,
+  // Prints the guarantees table (npm run test:reliability) after every run, so `npm test` shows it too.
+  reporters: ['default', '<rootDir>/test/reliability/reporter.cjs'],
 };
