@@ -3,17 +3,16 @@
  * to the session webhook. This file only wires configuration and adapters to the core.
  */
 import { createAxiosWebhookSender } from '../../shared/adapters/axios-webhook';
-import { createFsObjectStore } from '../../shared/adapters/fs-object-store';
+import { createObjectStore } from '../../shared/adapters/create-object-store';
 import { createOpenAiLlm } from '../../shared/adapters/openai-llm';
-import { createOssObjectStore } from '../../shared/adapters/oss-object-store';
-import { loadReplyConfig, secretValues, type ReplyConfig } from '../../shared/config/load-config';
+import { loadReplyConfig, secretValues } from '../../shared/config/load-config';
 import { handleReply, type ReplyDeps, type ReplyOutcome } from '../../shared/core/handle-reply';
-import { ConfigError, describeError } from '../../shared/errors';
+import { describeError } from '../../shared/errors';
 import { InvocationContext } from '../../shared/fc/context';
 import { ExchangeLog } from '../../shared/history/exchange-log';
 import { loadO200kCounter } from '../../shared/llm/token-counter';
 import { createLogger } from '../../shared/logging/logger';
-import { systemClock, type ObjectStore } from '../../shared/ports';
+import { systemClock } from '../../shared/ports';
 
 const env = process.env;
 
@@ -23,23 +22,6 @@ interface Instance {
 }
 
 let instance: Instance | undefined;
-
-function createObjectStore(config: ReplyConfig, context: InvocationContext): ObjectStore {
-  const history = config.history;
-  if (history.kind === 'filesystem') return createFsObjectStore(history.dir);
-  const region = history.region ?? context.region();
-  if (region === undefined) {
-    throw new ConfigError('OSS_REGION is required outside FC: the region of OSS_BUCKET, such as cn-hangzhou');
-  }
-  return createOssObjectStore({
-    bucket: history.bucket,
-    region,
-    ...(history.endpoint !== undefined ? { endpoint: history.endpoint } : {}),
-    // Inside FC the internal endpoint is free and needs no internet access.
-    internal: env.FC_FUNCTION_NAME !== undefined,
-    credentials: () => context.credentials(),
-  });
-}
 
 /** Loads configuration and builds the adapters once per instance, with the first invocation's context. */
 function getInstance(fcContext: unknown): Instance {
@@ -58,7 +40,15 @@ function getInstance(fcContext: unknown): Instance {
       maxContextTokens: config.maxContextTokens,
       webhookHosts: config.webhookHosts,
     },
-    history: new ExchangeLog(createObjectStore(config, context), config.history.prefix, log),
+    history: new ExchangeLog(
+      createObjectStore(config.history, {
+        region: () => context.region(),
+        credentials: () => context.credentials(),
+        insideFc: env.FC_FUNCTION_NAME !== undefined,
+      }),
+      config.history.prefix,
+      log,
+    ),
     llm: createOpenAiLlm(config.llm),
     webhook: createAxiosWebhookSender({ timeoutMs: config.webhookTimeoutMs }),
     clock: systemClock,

@@ -26,7 +26,27 @@ export interface ConversationConfig {
 /** Where history is kept. */
 export type HistoryConfig =
   | { kind: 'filesystem'; dir: string; prefix: string }
-  | { kind: 'oss'; bucket: string; region?: string; endpoint?: string; prefix: string };
+  | { kind: 'oss'; bucket: string; region?: string; endpoint?: string; prefix: string }
+  | { kind: 's3'; bucket: string; region: string; endpoint?: string; forcePathStyle: boolean; credentials?: S3Credentials; prefix: string };
+
+/** Static S3 keys (the standard AWS variables); without them the AWS SDK's default chain applies. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Who may talk to the bot, and how much. */
+export interface AccessConfig {
+  /** Staff ids allowed; empty means everyone. */
+  allowedUsers: string[];
+  /** Conversation ids allowed; empty means every conversation. */
+  allowedConversations: string[];
+  /** Questions per user per day; 0 means unlimited. */
+  dailyMessageLimit: number;
+  /** IANA time zone of the daily reset. */
+  timeZone: string;
+}
 
 /** The LLM connection. */
 export interface LlmConfig {
@@ -48,6 +68,7 @@ export interface ReplyConfig {
   history: HistoryConfig;
   webhookHosts: string[];
   webhookTimeoutMs: number;
+  access: AccessConfig;
   region?: string;
   credentials?: StaticCredentials;
   logLevel: LogLevel;
@@ -126,6 +147,32 @@ class Reader {
     return securityToken === undefined ? { accessKeyId, accessKeySecret } : { accessKeyId, accessKeySecret, securityToken };
   }
 
+  /** A comma-separated list, trimmed, without empty items. */
+  list(name: string): string[] {
+    return (this.optional(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
+
+  boolean(name: string): boolean {
+    const value = (this.optional(name) ?? 'false').toLowerCase();
+    if (value === 'true' || value === '1') return true;
+    if (value !== 'false' && value !== '0') this.problems.push(`${name} must be true or false (got ${preview(value)})`);
+    return false;
+  }
+
+  timeZone(name: string): string {
+    const value = this.optional(name) ?? 'UTC';
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return value;
+    } catch {
+      this.problems.push(`${name} must be an IANA time zone such as Asia/Shanghai (got ${preview(value)})`);
+      return 'UTC';
+    }
+  }
+
   region(name: 'FC_REGION' | 'OSS_REGION'): string | undefined {
     const value = this.optional(name);
     if (value !== undefined && !/^(oss-)?[a-z]{2,}(-[a-z0-9]+)+$/.test(value)) {
@@ -173,6 +220,29 @@ function historyConfig(read: Reader): HistoryConfig {
   const dir = read.optional('HISTORY_DIR');
   if (dir !== undefined) return { kind: 'filesystem', dir, prefix };
   const bucket = read.optional('OSS_BUCKET');
+  const s3Bucket = read.optional('S3_BUCKET');
+  if (bucket !== undefined && s3Bucket !== undefined) {
+    read.problems.push('OSS_BUCKET and S3_BUCKET are both set: history is kept in one store, so set only one of them');
+  }
+  if (s3Bucket !== undefined && bucket === undefined) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3Bucket)) {
+      read.problems.push(`S3_BUCKET must be a bucket name (3-63 lowercase letters, digits, dots, hyphens; got ${preview(s3Bucket)})`);
+    }
+    const accessKeyId = read.optional('AWS_ACCESS_KEY_ID');
+    const secretAccessKey = read.optional('AWS_SECRET_ACCESS_KEY');
+    const sessionToken = read.optional('AWS_SESSION_TOKEN');
+    const credentials =
+      accessKeyId !== undefined && secretAccessKey !== undefined ? compact({ accessKeyId, secretAccessKey, sessionToken }) : undefined;
+    return compact({
+      kind: 's3' as const,
+      bucket: s3Bucket,
+      region: read.optional('S3_REGION') ?? 'us-east-1',
+      endpoint: read.url('S3_ENDPOINT', read.optional('S3_ENDPOINT')),
+      forcePathStyle: read.boolean('S3_FORCE_PATH_STYLE'),
+      credentials,
+      prefix,
+    });
+  }
   if (bucket !== undefined) {
     if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)) {
       read.problems.push(`OSS_BUCKET must be a bucket name (3-63 lowercase letters, digits, hyphens; got ${preview(bucket)})`);
@@ -182,8 +252,8 @@ function historyConfig(read: Reader): HistoryConfig {
     return compact({ kind: 'oss' as const, bucket, region, endpoint, prefix });
   }
   read.problems.push(
-    'HISTORY_DIR or OSS_BUCKET is required: where history is kept. Set OSS_BUCKET to an OSS bucket in the ' +
-      "function's region, or HISTORY_DIR to a folder (a local path, or an OSS bucket mounted into FC).",
+    'HISTORY_DIR, OSS_BUCKET or S3_BUCKET is required: where history is kept. Set OSS_BUCKET to an OSS bucket in the ' +
+      "function's region, S3_BUCKET to an S3-compatible bucket, or HISTORY_DIR to a folder (a local path, or an OSS bucket mounted into FC).",
   );
   return { kind: 'filesystem', dir: '', prefix };
 }
@@ -195,10 +265,7 @@ function historyConfig(read: Reader): HistoryConfig {
 export function loadReplyConfig(env: Env): ReplyConfig {
   const read = new Reader(env);
   const baseURL = read.url('OPENAI_BASE_URL', read.optional('OPENAI_BASE_URL')) ?? '';
-  const hosts = (read.optional('DINGTALK_WEBHOOK_HOSTS') ?? '')
-    .split(',')
-    .map((host) => host.trim().toLowerCase())
-    .filter((host) => host !== '');
+  const hosts = read.list('DINGTALK_WEBHOOK_HOSTS').map((host) => host.toLowerCase());
   if (hosts.length === 0) read.problems.push('DINGTALK_WEBHOOK_HOSTS must name at least one host (default oapi.dingtalk.com)');
   return read.done(
     'reply',
@@ -217,6 +284,12 @@ export function loadReplyConfig(env: Env): ReplyConfig {
       history: historyConfig(read),
       webhookHosts: hosts,
       webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_SECONDS', 1, 60) * 1000,
+      access: {
+        allowedUsers: read.list('ALLOWED_USERS'),
+        allowedConversations: read.list('ALLOWED_CONVERSATIONS'),
+        dailyMessageLimit: read.integer('DAILY_MESSAGE_LIMIT', 0, 1_000_000),
+        timeZone: read.timeZone('TZ'),
+      },
       region: read.region('FC_REGION'),
       credentials: read.credentials(),
       logLevel: read.logLevel(),

@@ -132,12 +132,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'HISTORY_DIR',
     usedBy: ['reply'],
     description:
-      'Keep history in this folder (a local path, or an OSS bucket mounted into FC such as `/mnt/oss`). Takes precedence over OSS_BUCKET.',
+      'Keep history in this folder (a local path, or an OSS bucket mounted into FC such as `/mnt/oss`). Takes precedence over OSS_BUCKET and S3_BUCKET.',
   },
   {
     name: 'OSS_BUCKET',
     usedBy: ['reply'],
-    description: 'Keep history in this OSS bucket. One of HISTORY_DIR or OSS_BUCKET is required.',
+    description: 'Keep history in this OSS bucket. One of HISTORY_DIR, OSS_BUCKET or S3_BUCKET is required.',
   },
   {
     name: 'OSS_REGION',
@@ -150,10 +150,76 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: "OSS endpoint override. Default: the region's internal endpoint inside FC, the public one elsewhere.",
   },
   {
+    name: 'S3_BUCKET',
+    usedBy: ['reply'],
+    description:
+      'Keep history in this bucket of an S3-compatible store (AWS S3, MinIO, Cloudflare R2, OSS’s S3 endpoint) instead of OSS.',
+  },
+  {
+    name: 'S3_REGION',
+    usedBy: ['reply'],
+    default: 'us-east-1',
+    description: 'Region of S3_BUCKET (`auto` for Cloudflare R2).',
+  },
+  {
+    name: 'S3_ENDPOINT',
+    usedBy: ['reply'],
+    description: 'Endpoint of a non-AWS S3-compatible store, such as `https://<account>.r2.cloudflarestorage.com` or a MinIO URL.',
+  },
+  {
+    name: 'S3_FORCE_PATH_STYLE',
+    usedBy: ['reply'],
+    default: 'false',
+    description: '`true` to address the bucket in the path (`<endpoint>/<bucket>/<key>`), as MinIO needs.',
+  },
+  {
+    name: 'AWS_ACCESS_KEY_ID',
+    usedBy: ['reply'],
+    secret: true,
+    description: 'Access key id for S3_BUCKET (the standard AWS variable).',
+  },
+  {
+    name: 'AWS_SECRET_ACCESS_KEY',
+    usedBy: ['reply'],
+    secret: true,
+    description: 'Secret access key for S3_BUCKET, with AWS_ACCESS_KEY_ID.',
+  },
+  {
+    name: 'AWS_SESSION_TOKEN',
+    usedBy: ['reply'],
+    secret: true,
+    description: 'Session token, when the S3 access key is temporary.',
+  },
+  {
     name: 'HISTORY_PREFIX',
     usedBy: ['reply'],
     default: 'history/',
     description: 'Key prefix (or sub-folder) under which history is kept.',
+  },
+  {
+    name: 'ALLOWED_USERS',
+    usedBy: ['reply'],
+    default: '',
+    description:
+      'Comma-separated staff ids (`senderStaffId`) the bot answers; empty means everyone. With ALLOWED_CONVERSATIONS, a message passes when either list names it.',
+  },
+  {
+    name: 'ALLOWED_CONVERSATIONS',
+    usedBy: ['reply'],
+    default: '',
+    description: 'Comma-separated conversation ids (`conversationId`) the bot answers in; empty means every conversation.',
+  },
+  {
+    name: 'DAILY_MESSAGE_LIMIT',
+    usedBy: ['reply'],
+    default: '0',
+    description: 'Questions per user per day (all conversations); `0` means unlimited. The day ends at midnight in TZ.',
+  },
+  {
+    name: 'TZ',
+    usedBy: ['reply'],
+    default: 'Asia/Shanghai',
+    description: 'IANA time zone in which DAILY_MESSAGE_LIMIT resets at midnight.',
   },
   {
     name: 'DINGTALK_WEBHOOK_HOSTS',

@@ -41,6 +41,17 @@ const EXPECTED_DEFAULTS: Record<string, string | undefined> = {
   OSS_ENDPOINT: '',
   HISTORY_PREFIX: 'history/',
   HISTORY_DIR: '',
+  S3_BUCKET: '',
+  S3_REGION: 'us-east-1',
+  S3_ENDPOINT: '',
+  S3_FORCE_PATH_STYLE: 'false',
+  AWS_ACCESS_KEY_ID: '',
+  AWS_SECRET_ACCESS_KEY: '',
+  AWS_SESSION_TOKEN: '',
+  ALLOWED_USERS: '',
+  ALLOWED_CONVERSATIONS: '',
+  DAILY_MESSAGE_LIMIT: '0',
+  TZ: 'Asia/Shanghai',
   DINGTALK_WEBHOOK_HOSTS: 'oapi.dingtalk.com',
   WEBHOOK_TIMEOUT_SECONDS: '10',
   LOG_LEVEL: 'info',
@@ -49,6 +60,12 @@ const EXPECTED_DEFAULTS: Record<string, string | undefined> = {
 const EXPECTED_FUNCTION_VARIABLES: Record<FunctionName, string[]> = {
   conversation: ['DINGTALK_APP_SECRET', 'LOG_LEVEL', 'REPLY_FUNCTION_NAME'],
   reply: [
+    'ALLOWED_CONVERSATIONS',
+    'ALLOWED_USERS',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'DAILY_MESSAGE_LIMIT',
     'DINGTALK_WEBHOOK_HOSTS',
     'HISTORY_DIR',
     'HISTORY_LENGTH',
@@ -64,7 +81,12 @@ const EXPECTED_FUNCTION_VARIABLES: Record<FunctionName, string[]> = {
     'OSS_BUCKET',
     'OSS_ENDPOINT',
     'OSS_REGION',
+    'S3_BUCKET',
+    'S3_ENDPOINT',
+    'S3_FORCE_PATH_STYLE',
+    'S3_REGION',
     'SYSTEM_PROMPT',
+    'TZ',
     'WEBHOOK_TIMEOUT_SECONDS',
   ],
 };
@@ -257,10 +279,11 @@ describe('s.yaml', () => {
     expect(Object.keys(config).filter((key) => !propertyNames(definition('IHttpTriggerConfig')).includes(key))).toEqual([]);
   });
 
-  it('reply has no trigger and bounded async retries', () => {
+  it('reply has no trigger, async task mode (so FC dedupes task ids) and bounded async retries', () => {
     expect(triggersOf(withSamples, 'reply')).toEqual([]);
     const config = props(withSamples, 'reply').asyncInvokeConfig;
     if (!isJsonObject(config)) throw new Error('reply has no asyncInvokeConfig');
+    expect(config.asyncTask).toBe(true);
     expect(typeof config.maxAsyncRetryAttempts).toBe('number');
     expect(config.maxAsyncRetryAttempts as number).toBeGreaterThanOrEqual(0);
     expect(config.maxAsyncRetryAttempts as number).toBeLessThanOrEqual(3);

@@ -103,6 +103,7 @@ describe('loadReplyConfig', () => {
       history: { kind: 'oss', bucket: 'bot-state', prefix: 'history/' },
       webhookHosts: ['oapi.dingtalk.com'],
       webhookTimeoutMs: 10_000,
+      access: { allowedUsers: [], allowedConversations: [], dailyMessageLimit: 0, timeZone: 'Asia/Shanghai' },
       logLevel: 'info',
     };
     expect(loadReplyConfig(REPLY_ENV)).toEqual(expected);
@@ -112,6 +113,8 @@ describe('loadReplyConfig', () => {
     const conversation = loadConversationConfig(CONVERSATION_ENV);
     const reply = loadReplyConfig(REPLY_ENV);
     const history = reply.history;
+    const s3 = loadReplyConfig({ ...REPLY_ENV, OSS_BUCKET: undefined, S3_BUCKET: 'bot-state' }).history;
+    if (s3.kind !== 's3') throw new Error('expected the S3 store');
     /** Where each defaulted variable lands in the loaded configuration, as the string it was given as. */
     const applied: Record<string, string[]> = {
       OPENAI_BASE_URL: [reply.llm.baseURL],
@@ -124,6 +127,12 @@ describe('loadReplyConfig', () => {
       HISTORY_PREFIX: [history.prefix],
       DINGTALK_WEBHOOK_HOSTS: [reply.webhookHosts.join(',')],
       WEBHOOK_TIMEOUT_SECONDS: [String(reply.webhookTimeoutMs / 1000)],
+      S3_REGION: [s3.region],
+      S3_FORCE_PATH_STYLE: [String(s3.forcePathStyle)],
+      ALLOWED_USERS: [reply.access.allowedUsers.join(',')],
+      ALLOWED_CONVERSATIONS: [reply.access.allowedConversations.join(',')],
+      DAILY_MESSAGE_LIMIT: [String(reply.access.dailyMessageLimit)],
+      TZ: [reply.access.timeZone],
       LOG_LEVEL: [conversation.logLevel, reply.logLevel],
     };
     const defaulted = VARIABLES.filter((spec) => spec.default !== undefined);
@@ -155,6 +164,10 @@ describe('loadReplyConfig', () => {
       HISTORY_PREFIX: 'chat/',
       DINGTALK_WEBHOOK_HOSTS: ' OAPI.dingtalk.com, 127.0.0.1 ,,',
       WEBHOOK_TIMEOUT_SECONDS: '60',
+      ALLOWED_USERS: ' manager4220, ops01,',
+      ALLOWED_CONVERSATIONS: 'cid-team',
+      DAILY_MESSAGE_LIMIT: '50',
+      TZ: 'Europe/Berlin',
       FC_REGION: 'cn-hangzhou',
       LOG_LEVEL: 'warn',
     });
@@ -166,6 +179,7 @@ describe('loadReplyConfig', () => {
       history: { kind: 'oss', bucket: 'bot-state', region: 'oss-cn-hangzhou', endpoint: 'http://127.0.0.1:9100', prefix: 'chat/' },
       webhookHosts: ['oapi.dingtalk.com', '127.0.0.1'],
       webhookTimeoutMs: 60_000,
+      access: { allowedUsers: ['manager4220', 'ops01'], allowedConversations: ['cid-team'], dailyMessageLimit: 50, timeZone: 'Europe/Berlin' },
       region: 'cn-hangzhou',
       logLevel: 'warn',
     });
@@ -176,9 +190,40 @@ describe('loadReplyConfig', () => {
     expect(config.history).toEqual({ kind: 'filesystem', dir: '/mnt/oss', prefix: 'history/' });
   });
 
-  it('names both HISTORY_DIR and OSS_BUCKET when neither is set', () => {
+  it('names HISTORY_DIR, OSS_BUCKET and S3_BUCKET when none is set', () => {
     const error = configError(() => loadReplyConfig({ OPENAI_API_KEY: API_KEY }));
-    expect(error.message).toContain('HISTORY_DIR or OSS_BUCKET is required');
+    expect(error.message).toContain('HISTORY_DIR, OSS_BUCKET or S3_BUCKET is required');
+  });
+
+  it('reads an S3-compatible store with static keys', () => {
+    const config = loadReplyConfig({
+      OPENAI_API_KEY: API_KEY,
+      S3_BUCKET: 'bot.state',
+      S3_REGION: 'auto',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret-example',
+    });
+    expect(config.history).toEqual({
+      kind: 's3',
+      bucket: 'bot.state',
+      region: 'auto',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-example' },
+      prefix: 'history/',
+    });
+  });
+
+  it('refuses OSS_BUCKET and S3_BUCKET together, a bad S3_FORCE_PATH_STYLE and an unknown TZ', () => {
+    const error = configError(() =>
+      loadReplyConfig({ ...REPLY_ENV, S3_BUCKET: 'other', S3_FORCE_PATH_STYLE: 'yes', TZ: 'Mars/Olympus' }),
+    );
+    expect(error.message).toContain('OSS_BUCKET and S3_BUCKET are both set');
+    expect(error.message).toContain('TZ must be an IANA time zone such as Asia/Shanghai (got "Mars…" (12 characters))');
+    const pathStyle = configError(() => loadReplyConfig({ OPENAI_API_KEY: API_KEY, S3_BUCKET: 'b-1', S3_FORCE_PATH_STYLE: 'yes' }));
+    expect(pathStyle.message).toContain('S3_FORCE_PATH_STYLE must be true or false');
   });
 
   it('lists every problem at once', () => {
@@ -194,7 +239,7 @@ describe('loadReplyConfig', () => {
     );
     for (const expected of [
       'OPENAI_API_KEY is required:',
-      'HISTORY_DIR or OSS_BUCKET is required',
+      'HISTORY_DIR, OSS_BUCKET or S3_BUCKET is required',
       'HISTORY_LENGTH must be a whole number from 0 to 100 (got "-1")',
       'MAX_CONTEXT_TOKENS must be a whole number from 256 to 2000000 (got "100")',
       'LLM_TIMEOUT_SECONDS must be a whole number from 1 to 900 (got "1.5")',
@@ -299,7 +344,7 @@ describe('configuration errors and secrets', () => {
 
   it('marks exactly the credentials as secret', () => {
     expect(VARIABLES.filter((spec) => spec.secret).map((spec) => spec.name).sort()).toEqual(
-      ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN', 'DINGTALK_APP_SECRET', 'OPENAI_API_KEY'].sort(),
+      ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'DINGTALK_APP_SECRET', 'OPENAI_API_KEY'].sort(),
     );
   });
 });
