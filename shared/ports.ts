@@ -66,9 +66,17 @@ export interface LlmClient {
   complete(messages: readonly ChatMessage[]): Promise<LlmAnswer>;
 }
 
+/** How FC took an async invocation. */
+export interface InvokeResult {
+  requestId?: string;
+  /** FC already had a task with this id (a redelivered message): nothing new was started. */
+  duplicate?: boolean;
+}
+
 /** Starts the reply function asynchronously. Throws `InvokeError` when FC does not accept it. */
 export interface ReplyInvoker {
-  invoke(payload: string): Promise<{ requestId?: string }>;
+  /** `taskId` makes FC refuse a second invocation of the same task (async task mode). */
+  invoke(payload: string, options?: { taskId?: string }): Promise<InvokeResult>;
 }
 
 /** A message for DingTalk's session webhook. */

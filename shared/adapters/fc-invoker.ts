@@ -36,6 +36,7 @@ function errorDetails(error: unknown): { status?: number; code?: string } {
  * Invokes the reply function asynchronously through FC 3.0's InvokeFunction API
  * (`POST /2023-03-30/functions/{name}/invocations`, `x-fc-invocation-type: Async`), signed by
  * @alicloud/fc2 with the current credentials. One client per instance, rebuilt when keys rotate.
+ * A task id goes out as `x-fc-async-task-id`; FC's 409 for a known task id resolves as a duplicate.
  */
 export function createFcInvoker(options: FcInvokerOptions): ReplyInvoker {
   let endpointFor: { endpoint: string; accountId: string; region: string } | undefined;
@@ -55,19 +56,23 @@ export function createFcInvoker(options: FcInvokerOptions): ReplyInvoker {
   const path = `/functions/${encodeURIComponent(options.functionName)}/invocations`;
 
   return {
-    async invoke(payload) {
+    async invoke(payload, invokeOptions) {
       const { accountId, region, credentials } = options.target();
       if (accountId === undefined || region === undefined) {
         throw new InvokeError('no account id or region: FC passes them in the context; outside FC set FC_ACCOUNT_ID and FC_REGION');
       }
       endpointFor ??= { accountId, region, endpoint: options.endpoint ?? internalFcEndpoint(accountId, region) };
       const client = clientFor(credentials);
+      const headers: Record<string, string> = { 'x-fc-invocation-type': 'Async' };
+      if (invokeOptions?.taskId !== undefined) headers['x-fc-async-task-id'] = invokeOptions.taskId;
       try {
-        const response = await client.post(path, Buffer.from(payload, 'utf8'), { 'x-fc-invocation-type': 'Async' });
+        const response = await client.post(path, Buffer.from(payload, 'utf8'), headers);
         const requestId = response.headers['x-fc-request-id'];
         return typeof requestId === 'string' ? { requestId } : {};
       } catch (error) {
         const details = errorDetails(error);
+        // With async task mode, 409 means FC already holds this task: the message was accepted before.
+        if (invokeOptions?.taskId !== undefined && details.status === 409) return { duplicate: true };
         const what = details.status !== undefined ? `FC answered ${details.status}${details.code ? ` ${details.code}` : ''}` : 'FC could not be reached';
         throw new InvokeError(`async invocation of ${options.functionName} failed: ${what}`, { ...details, cause: error });
       }

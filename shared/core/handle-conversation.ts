@@ -1,6 +1,7 @@
 import { describeError, InvalidMessageError, InvokeError, SignatureError } from '../errors';
 import { parseIncomingMessage, type IncomingMessage } from '../dingtalk/message';
 import { verifySignature } from '../dingtalk/signature';
+import { asyncTaskId } from '../fc/async-task-id';
 import { jsonResponse, type HttpRequest, type HttpResponse } from '../fc/http-trigger';
 import type { Clock, Logger, ReplyInvoker } from '../ports';
 import { encodeReplyTask, toReplyTask } from './reply-task';
@@ -44,7 +45,8 @@ function parseJson(body: Buffer): unknown {
 /**
  * The conversation function: checks a DingTalk callback in a fixed order — method, required headers,
  * signature, body — then invokes the reply function asynchronously and acknowledges. Nothing slow
- * happens before the ack, and nothing is invoked for a request that fails a check.
+ * happens before the ack, and nothing is invoked for a request that fails a check. The invocation's
+ * task id is derived from the msgId, so a redelivered message is acknowledged without a second run.
  */
 export async function handleConversationRequest(request: HttpRequest, options: ConversationOptions): Promise<HttpResponse> {
   if (request.method === 'GET' || request.method === 'HEAD') return jsonResponse(200, options.health());
@@ -90,7 +92,12 @@ export async function handleConversationRequest(request: HttpRequest, options: C
   const task = toReplyTask(message, clock.now());
   const log = logger.child({ msgId: message.msgId, user: task.userId });
   try {
-    const { requestId } = await deps.invoker.invoke(encodeReplyTask(task));
+    const { requestId, duplicate } = await deps.invoker.invoke(encodeReplyTask(task), { taskId: asyncTaskId(message.msgId) });
+    if (duplicate === true) {
+      // DingTalk delivered this msgId again; FC already holds its task, so the answer is on its way.
+      log.info('conversation.duplicate', { outcome: 'duplicate', ms: clock.now() - started });
+      return jsonResponse(200, ACK);
+    }
     log.info('conversation.accepted', {
       outcome: 'invoked',
       msgtype: message.msgtype,

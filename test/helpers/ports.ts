@@ -1,5 +1,5 @@
 import { LlmRefusedError, LlmUnavailableError, WebhookError } from '../../shared/errors';
-import type { ChatMessage, Clock, LlmAnswer, LlmClient, OutgoingMessage, ReplyInvoker, WebhookSender } from '../../shared/ports';
+import type { ChatMessage, Clock, InvokeResult, LlmAnswer, LlmClient, OutgoingMessage, ReplyInvoker, WebhookSender } from '../../shared/ports';
 
 /** A clock the test moves by hand. */
 export class ManualClock implements Clock {
@@ -12,13 +12,19 @@ export class ManualClock implements Clock {
   }
 }
 
-/** An invoker that records payloads, or fails when told to. */
+/**
+ * An invoker that records payloads and task ids, or fails when told to. Like FC in async task mode,
+ * it answers a task id it has seen before as a duplicate and starts nothing.
+ */
 export class RecordingInvoker implements ReplyInvoker {
   readonly payloads: string[] = [];
+  readonly taskIds: Array<string | undefined> = [];
   failWith: Error | undefined;
-  async invoke(payload: string): Promise<{ requestId?: string }> {
+  async invoke(payload: string, options?: { taskId?: string }): Promise<InvokeResult> {
     if (this.failWith) throw this.failWith;
+    if (options?.taskId !== undefined && this.taskIds.includes(options.taskId)) return { duplicate: true };
     this.payloads.push(payload);
+    this.taskIds.push(options?.taskId);
     return { requestId: `inv-${this.payloads.length}` };
   }
 }

@@ -4,7 +4,9 @@ import { parseReplyTask } from '../../../shared/core/reply-task';
 import { parseHttpTriggerEvent, type HttpRequest } from '../../../shared/fc/http-trigger';
 import { captureLogger } from '../../helpers/capture-logger';
 import { dingtalkSample } from '../../helpers/fixtures';
+import { guarantee } from '../../helpers/guarantee';
 import { ManualClock, RecordingInvoker } from '../../helpers/ports';
+import { asyncTaskId } from '../../../shared/fc/async-task-id';
 import { signedEvent, type SignedEventOptions } from '../../helpers/signed-request';
 
 const SECRET = 'test-app-secret-0123456789';
@@ -139,5 +141,21 @@ describe('handleConversationRequest', () => {
     expect(quiet.lines.join('\n')).not.toContain(SECRET);
     expect(quiet.lines.join('\n')).not.toContain('你好');
     expect(quiet.lines.join('\n')).not.toContain('0123456789abcdef0123456789abcdef');
+  });
+});
+
+describe(guarantee('Exactly one answer per message'), () => {
+  it('invokes the reply with the task id derived from the msgId', async () => {
+    const { send, request, invoker } = setup();
+    await send(request());
+    expect(invoker.taskIds).toEqual([asyncTaskId('msgW1eLk8wQ7a1X2b3C4d5E6f7G==')]);
+  });
+
+  it('acknowledges a redelivered msgId with 200 and starts no second reply', async () => {
+    const { send, request, invoker, logs } = setup();
+    expect((await send(request())).statusCode).toBe(200);
+    expect((await send(request())).statusCode).toBe(200);
+    expect(invoker.payloads).toHaveLength(1);
+    expect(logs.find('conversation.duplicate')).toMatchObject({ outcome: 'duplicate', msgId: 'msgW1eLk8wQ7a1X2b3C4d5E6f7G==' });
   });
 });
