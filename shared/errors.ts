@@ -124,6 +124,26 @@ export class WebhookError extends BotError {
   readonly errcode: number | undefined;
 }
 
+/** Why the reply function asks FC to run it again. */
+export type RetryReason = 'webhook-unreachable' | 'claim-busy';
+
+/**
+ * Thrown by the reply function, and only then, so that FC retries the invocation: nothing was posted
+ * to the user and a later attempt can succeed (DingTalk could not be reached, or another attempt for
+ * the same message still holds its claim). Every other failure ends the invocation normally.
+ */
+export class RetryLaterError extends BotError {
+  readonly kind = 'retry';
+
+  constructor(
+    readonly reason: RetryReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** A short, loggable description of any thrown value: never the stack, never a response body. */
 export function describeError(error: unknown): Record<string, string | number> {
   if (error instanceof BotError) {

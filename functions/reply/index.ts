@@ -6,9 +6,10 @@ import { createAxiosWebhookSender } from '../../shared/adapters/axios-webhook';
 import { createObjectStore } from '../../shared/adapters/create-object-store';
 import { createOpenAiLlm } from '../../shared/adapters/openai-llm';
 import { loadReplyConfig, secretValues } from '../../shared/config/load-config';
-import { handleReply, type ReplyDeps, type ReplyOutcome } from '../../shared/core/handle-reply';
+import { handleReply, type InvocationInfo, type ReplyDeps, type ReplyOutcome } from '../../shared/core/handle-reply';
 import { describeError } from '../../shared/errors';
 import { InvocationContext } from '../../shared/fc/context';
+import { DailyUsage } from '../../shared/history/daily-usage';
 import { ExchangeLog } from '../../shared/history/exchange-log';
 import { loadO200kCounter } from '../../shared/llm/token-counter';
 import { createLogger } from '../../shared/logging/logger';
@@ -33,22 +34,21 @@ function getInstance(fcContext: unknown): Instance {
   });
   context.update(fcContext);
   const log = createLogger({ level: config.logLevel, secrets: secretValues(env), base: { fn: 'reply' } });
+  const store = createObjectStore(config.history, {
+    region: () => context.region(),
+    credentials: () => context.credentials(),
+    insideFc: env.FC_FUNCTION_NAME !== undefined,
+  });
   const deps: ReplyDeps = {
     settings: {
       systemPrompt: config.systemPrompt,
       historyLength: config.historyLength,
       maxContextTokens: config.maxContextTokens,
       webhookHosts: config.webhookHosts,
+      ...config.access,
     },
-    history: new ExchangeLog(
-      createObjectStore(config.history, {
-        region: () => context.region(),
-        credentials: () => context.credentials(),
-        insideFc: env.FC_FUNCTION_NAME !== undefined,
-      }),
-      config.history.prefix,
-      log,
-    ),
+    history: new ExchangeLog(store, config.history.prefix, log),
+    usage: new DailyUsage(store, config.history.prefix),
     llm: createOpenAiLlm(config.llm),
     webhook: createAxiosWebhookSender({ timeoutMs: config.webhookTimeoutMs }),
     clock: systemClock,
@@ -61,7 +61,10 @@ function getInstance(fcContext: unknown): Instance {
 
 const fallbackLogger = createLogger({ secrets: secretValues(env), base: { fn: 'reply' } });
 
-/** FC 3.0 handler: `event` is the Buffer the conversation function sent. Resolves with the outcome. */
+/**
+ * FC 3.0 handler: `event` is the Buffer the conversation function sent. Resolves with the outcome, or
+ * rejects (so FC retries) only when no answer was posted and a retry can help.
+ */
 export async function handler(event: unknown, context: unknown): Promise<{ outcome: ReplyOutcome | 'misconfigured' }> {
   let current: Instance;
   try {
@@ -73,5 +76,9 @@ export async function handler(event: unknown, context: unknown): Promise<{ outco
   }
   const fc = current.context.update(context);
   const logger = fc.requestId !== undefined ? current.deps.logger.child({ requestId: fc.requestId }) : current.deps.logger;
-  return { outcome: await handleReply(event, { ...current.deps, logger }) };
+  const invocation: InvocationInfo = {};
+  if (fc.requestId !== undefined) invocation.requestId = fc.requestId;
+  if (fc.function?.timeout !== undefined) invocation.timeoutMs = fc.function.timeout * 1000;
+  // Throws RetryLaterError only when nothing was posted and FC's retry can help.
+  return { outcome: await handleReply(event, { ...current.deps, logger, invocation }) };
 }

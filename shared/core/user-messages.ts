@@ -14,7 +14,17 @@ export const USER_MESSAGES = {
   unsupported: '抱歉，我目前只能阅读文字消息。\n\nSorry, I can only read text for now.',
   clearFailed: '抱歉，暂时无法清除对话记录，请稍后再试。\n\nSorry, the history could not be cleared right now. Please try again later.',
   cleared: '已清除我们的对话记录。\n\nOur conversation history has been cleared.',
+  notAllowed:
+    '抱歉，你暂时没有使用这个机器人的权限，请联系管理员开通。\n\nSorry, this bot is not available to you here; please ask the administrator for access.',
 } as const;
+
+/** The message for a user who has asked `limit` questions today. */
+export function dailyLimitMessage(limit: number, timeZone: string): string {
+  return (
+    `今天的 ${limit} 次提问额度已用完，将在午夜（${timeZone}）重置，明天见！\n\n` +
+    `You have used today's ${limit} questions; the limit resets at midnight (${timeZone}). See you tomorrow!`
+  );
+}
 
 /** The one message a user gets for an LLM failure. */
 export function llmFailureMessage(error: unknown): string {

@@ -1,18 +1,26 @@
 import type { Logger, ObjectStore } from '../ports';
-import type { Exchange, HistoryKey, HistoryStore } from './exchange';
+import type { ClaimOptions, ClaimResult, Exchange, HistoryKey, HistoryStore } from './exchange';
 import { exchangeName, historyFolder } from './keys';
 
 /** Keys deleted per request when clearing (OSS DeleteMultipleObjects takes at most 1000). */
 const DELETE_BATCH = 1000;
 /** Clearing stops after this many batches; a later `\clear` finishes the rest. */
 const MAX_DELETE_BATCHES = 100;
+/**
+ * Extra keys listed beyond the history length: room for the caller's own claim and a few of the
+ * user's messages still in flight, which are claims rather than exchanges. Costs nothing: one LIST.
+ */
+const LIST_SLACK = 4;
 
-/** What an exchange object holds: the exchange and the exchanges its answer was based on. */
-interface ExchangeObject {
-  v: 1;
-  exchange: Exchange;
-  context: Exchange[];
-}
+/**
+ * What an object in a user's folder holds. A message's object is first its claim (`pending`), then
+ * its exchange with the exchanges the answer was based on (`answered`, or `unposted` while the answer
+ * still has to be delivered). Version-1 objects without `state` are answered exchanges.
+ */
+type StoredObject =
+  | { state: 'pending'; claimedAt: number; owner?: string }
+  | { state: 'answered'; exchange: Exchange; context: Exchange[] }
+  | { state: 'unposted'; exchange: Exchange; context: Exchange[] };
 
 function isExchange(value: unknown): value is Exchange {
   if (typeof value !== 'object' || value === null) return false;
@@ -25,25 +33,37 @@ function isExchange(value: unknown): value is Exchange {
   );
 }
 
-function decode(body: Buffer): ExchangeObject | undefined {
+function decode(body: Buffer): StoredObject | undefined {
   try {
-    const value = JSON.parse(body.toString('utf8')) as Partial<ExchangeObject>;
+    const value = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    if (value.state === 'pending' && typeof value.claimedAt === 'number') {
+      return typeof value.owner === 'string'
+        ? { state: 'pending', claimedAt: value.claimedAt, owner: value.owner }
+        : { state: 'pending', claimedAt: value.claimedAt };
+    }
     if (!isExchange(value.exchange)) return undefined;
     const context = Array.isArray(value.context) ? value.context.filter(isExchange) : [];
-    return { v: 1, exchange: value.exchange, context };
+    return value.state === 'unposted'
+      ? { state: 'unposted', exchange: value.exchange, context }
+      : { state: 'answered', exchange: value.exchange, context };
   } catch {
     return undefined;
   }
 }
 
+const encode = (object: StoredObject & { v?: 1 }): Buffer => Buffer.from(JSON.stringify({ v: 1, ...object }), 'utf8');
+
 const nameOf = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
 
 /**
- * History as an append-only log of immutable objects, one per exchange, under the user's folder.
- * Objects are never rewritten, so concurrent messages from one user cannot overwrite each other, and a
- * listing is the truth about which exchanges exist. Each object also carries the exchanges its answer
- * was based on, so an ordinary read is one LIST plus one GET of the newest object; only exchanges that
- * the newest object does not carry (written concurrently) cost a GET of their own.
+ * History as an append-only log of immutable objects, one per message, under the user's folder.
+ * No object is ever read, changed and written back by two runs: a message's object is created once
+ * (create-only) as its claim and only its owner replaces it with the exchange, so concurrent messages
+ * from one user cannot overwrite each other and a listing is the truth about which exchanges exist.
+ * Each exchange also carries the exchanges its answer was based on, so an ordinary read is one LIST
+ * plus one GET of the newest object; only exchanges that object does not carry (written concurrently)
+ * cost a GET of their own. Claims live with the history, so they expire with it (lifecycle rules) and
+ * `\clear` removes them.
  */
 export class ExchangeLog implements HistoryStore {
   constructor(
@@ -52,31 +72,71 @@ export class ExchangeLog implements HistoryStore {
     private readonly logger?: Logger,
   ) {}
 
-  async loadRecent(key: HistoryKey, limit: number): Promise<Exchange[]> {
+  async loadRecent(key: HistoryKey, limit: number, options: { exclude?: string } = {}): Promise<Exchange[]> {
     if (limit <= 0) return [];
-    const keys = await this.store.list(historyFolder(this.prefix, key), limit);
-    if (keys.length === 0) return [];
-    const [newestKey, ...olderKeys] = keys as [string, ...string[]];
-    const newest = await this.read(newestKey);
+    const listed = await this.store.list(historyFolder(this.prefix, key), limit + LIST_SLACK);
+    const keys = listed.filter((listedKey) => nameOf(listedKey) !== options.exclude);
     const known = new Map<string, Exchange>();
-    if (newest !== undefined) {
-      for (const exchange of [newest.exchange, ...newest.context]) known.set(exchange.id, exchange);
+    // Newest first: claims in flight are skipped until the newest exchange, which carries its context.
+    let start = 0;
+    for (; start < keys.length; start += 1) {
+      const object = await this.read(keys[start] as string);
+      if (object !== undefined && object.state !== 'pending') {
+        for (const exchange of [object.exchange, ...object.context]) known.set(exchange.id, exchange);
+        break;
+      }
     }
-    const missing = olderKeys.filter((older) => !known.has(nameOf(older)));
+    const window = keys.slice(start, start + limit);
+    const missing = window.filter((older) => !known.has(nameOf(older)));
     const fetched = await Promise.all(missing.map((older) => this.read(older)));
-    for (const object of fetched) if (object !== undefined) known.set(object.exchange.id, object.exchange);
+    for (const object of fetched) if (object !== undefined && object.state !== 'pending') known.set(object.exchange.id, object.exchange);
     // The listing decides which exchanges exist (a cleared one may linger in an older object's context).
-    return keys
-      .map((listed) => known.get(nameOf(listed)))
+    return window
+      .map((listedKey) => known.get(nameOf(listedKey)))
       .filter((exchange): exchange is Exchange => exchange !== undefined)
       .sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
   }
 
-  async save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[]): Promise<void> {
-    const object: ExchangeObject = { v: 1, exchange, context: context.filter((item) => item.id !== exchange.id) };
-    const objectKey = `${historyFolder(this.prefix, key)}${exchange.id}`;
-    // Create-only: a retried save of the same exchange keeps the first copy instead of duplicating it.
-    await this.store.put(objectKey, Buffer.from(JSON.stringify(object), 'utf8'), { ifAbsent: true });
+  async claim(key: HistoryKey, exchangeId: string, options: ClaimOptions): Promise<ClaimResult> {
+    const objectKey = this.objectKey(key, exchangeId);
+    const claim: StoredObject = options.owner !== undefined
+      ? { state: 'pending', claimedAt: options.at, owner: options.owner }
+      : { state: 'pending', claimedAt: options.at };
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      if (await this.store.put(objectKey, encode(claim), { ifAbsent: true })) return { kind: 'claimed', tookOver: false };
+      const body = await this.store.get(objectKey);
+      // Released between our write and our read: claim again.
+      if (body === undefined) continue;
+      const existing = decode(body);
+      if (existing === undefined) {
+        this.logger?.warn('history.claim_unreadable', { key: objectKey });
+      } else if (existing.state === 'answered') {
+        return { kind: 'answered', exchange: existing.exchange };
+      } else if (existing.state === 'unposted') {
+        return { kind: 'unposted', exchange: existing.exchange, context: existing.context };
+      } else {
+        const sameInvocation = options.owner !== undefined && existing.owner === options.owner;
+        const abandoned = options.at - existing.claimedAt >= options.leaseMs;
+        if (!sameInvocation && !abandoned) return { kind: 'busy', claimedAt: existing.claimedAt };
+      }
+      // The claim's run is gone (a retry of the same invocation, an expired lease, or an unreadable
+      // claim): take it over. Only runs for this one message ever write this key.
+      await this.store.put(objectKey, encode(claim));
+      return { kind: 'claimed', tookOver: true };
+    }
+    return { kind: 'busy', claimedAt: options.at };
+  }
+
+  async release(key: HistoryKey, exchangeId: string): Promise<void> {
+    await this.store.deleteMany([this.objectKey(key, exchangeId)]);
+  }
+
+  async save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[], options: { posted?: boolean } = {}): Promise<void> {
+    const carried = context.filter((item) => item.id !== exchange.id);
+    const object: StoredObject =
+      options.posted === false ? { state: 'unposted', exchange, context: carried } : { state: 'answered', exchange, context: carried };
+    // Replaces this message's own claim; no other message writes this key.
+    await this.store.put(this.objectKey(key, exchange.id), encode(object));
   }
 
   async clear(key: HistoryKey): Promise<number> {
@@ -96,14 +156,15 @@ export class ExchangeLog implements HistoryStore {
     return exchangeName(at, messageId);
   }
 
-  private async read(key: string): Promise<ExchangeObject | undefined> {
+  private objectKey(key: HistoryKey, exchangeId: string): string {
+    return `${historyFolder(this.prefix, key)}${exchangeId}`;
+  }
+
+  private async read(key: string): Promise<StoredObject | undefined> {
     const body = await this.store.get(key);
     if (body === undefined) return undefined;
     const object = decode(body);
-    if (object === undefined) {
-      this.logger?.warn('history.object_unreadable', { key });
-      return undefined;
-    }
+    if (object === undefined) this.logger?.warn('history.object_unreadable', { key });
     return object;
   }
 }

@@ -14,15 +14,47 @@ export interface HistoryKey {
   userId: string;
 }
 
-/** Loads, appends to and clears one user's history in one conversation. */
+/** What a run learns when it claims its message before calling the LLM. */
+export type ClaimResult =
+  /** This run owns the message: it is the first, or it took over from a run that died. */
+  | { kind: 'claimed'; tookOver: boolean }
+  /** Another run for the same message holds a fresh claim and may still be working. */
+  | { kind: 'busy'; claimedAt: number }
+  /** A run already answered this message and posted the answer (or died while posting it). */
+  | { kind: 'answered'; exchange: Exchange }
+  /** A run saved the answer but could not post it: post it now, without asking the LLM again. */
+  | { kind: 'unposted'; exchange: Exchange; context: Exchange[] };
+
+/** Who claims, and when a claim counts as abandoned. */
+export interface ClaimOptions {
+  /** Now (epoch ms). */
+  at: number;
+  /** The invocation's id (FC's requestId): a retry of the same invocation takes its own claim over. */
+  owner?: string;
+  /** A claim older than this belongs to a run that cannot still be alive (the function timeout). */
+  leaseMs: number;
+}
+
+/** Loads, appends to and clears one user's history in one conversation, and claims messages. */
 export interface HistoryStore {
-  /** The newest `limit` exchanges, oldest first. Throws `StorageError`. */
-  loadRecent(key: HistoryKey, limit: number): Promise<Exchange[]>;
   /**
-   * Saves one exchange. `context` is what the answer was based on (from `loadRecent`); a store may keep
-   * it alongside to make the next read cheaper. Saving the same exchange id twice keeps one copy.
+   * The newest `limit` answered exchanges, oldest first, leaving out `exclude` (the caller's own
+   * claim) and claims still in flight. Throws `StorageError`.
    */
-  save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[]): Promise<void>;
-  /** Deletes the history; answers how many exchanges were deleted. */
+  loadRecent(key: HistoryKey, limit: number, options?: { exclude?: string }): Promise<Exchange[]>;
+  /**
+   * Claims message `exchangeId` with a create-only write, so that one message gets one LLM call and
+   * one answer however often it is delivered or retried. Throws `StorageError`.
+   */
+  claim(key: HistoryKey, exchangeId: string, options: ClaimOptions): Promise<ClaimResult>;
+  /** Gives a claim up (the run posted an apology instead of an answer), so a redelivery may try again. */
+  release(key: HistoryKey, exchangeId: string): Promise<void>;
+  /**
+   * Saves one exchange in place of its claim. `context` is what the answer was based on (from
+   * `loadRecent`); it is kept alongside to make the next read cheaper. `posted: false` records that
+   * the answer still has to be delivered. Saving the same exchange twice keeps one copy.
+   */
+  save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[], options?: { posted?: boolean }): Promise<void>;
+  /** Deletes the history; answers how many objects were deleted. */
   clear(key: HistoryKey): Promise<number>;
 }

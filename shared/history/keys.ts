@@ -17,9 +17,13 @@ export function safeSegment(id: string): string {
   return readable === '' ? hash : `${readable}-${hash}`;
 }
 
-/** HISTORY_PREFIX normalised: no leading slash, exactly one trailing slash, no `.`/`..` segments. */
+/**
+ * HISTORY_PREFIX normalised: no leading slash, exactly one trailing slash, no `.`/`..` segments. A
+ * backslash counts as a separator too, so a Windows-style prefix neither escapes nor makes the
+ * filesystem store refuse every key.
+ */
 export function normalizePrefix(prefix: string): string {
-  const segments = prefix.split('/').filter((segment) => segment !== '' && segment !== '.' && segment !== '..');
+  const segments = prefix.split(/[/\\]/).filter((segment) => segment !== '' && segment !== '.' && segment !== '..');
   return segments.length === 0 ? '' : `${segments.join('/')}/`;
 }
 

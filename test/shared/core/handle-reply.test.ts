@@ -1,52 +1,20 @@
 import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store';
 import { HELP_TEXT } from '../../../shared/core/commands';
-import { ANSWER_CUT_NOTE, handleReply, type ReplyDeps } from '../../../shared/core/handle-reply';
-import { encodeReplyTask, toReplyTask, type ReplyTask } from '../../../shared/core/reply-task';
+import { ANSWER_CUT_NOTE, handleReply, type ReplySettings } from '../../../shared/core/handle-reply';
 import { USER_MESSAGES } from '../../../shared/core/user-messages';
-import { parseIncomingMessage } from '../../../shared/dingtalk/message';
 import { StorageError } from '../../../shared/errors';
-import { ExchangeLog } from '../../../shared/history/exchange-log';
-import { utf8ByteBound } from '../../../shared/llm/token-counter';
 import type { ObjectStore } from '../../../shared/ports';
 import { captureLogger } from '../../helpers/capture-logger';
-import { dingtalkSample } from '../../helpers/fixtures';
-import { errors, ManualClock, RecordingWebhook, ScriptedLlm } from '../../helpers/ports';
+import { errors } from '../../helpers/ports';
+import { replySetup, SAMPLE_WEBHOOK } from '../../helpers/reply-deps';
 
-const WEBHOOK = 'https://oapi.dingtalk.com/robot/sendBySession?session=0123456789abcdef0123456789abcdef';
+const WEBHOOK = SAMPLE_WEBHOOK;
 
 function setup(options: { store?: ObjectStore; systemPrompt?: string; historyLength?: number } = {}) {
-  const clock = new ManualClock(1732000001000);
-  const store = options.store ?? new MemoryObjectStore();
-  const llm = new ScriptedLlm();
-  const webhook = new RecordingWebhook();
-  const logs = captureLogger();
-  const loadTokenCounter = jest.fn(async () => utf8ByteBound);
-  const deps: ReplyDeps = {
-    settings: {
-      systemPrompt: options.systemPrompt ?? '',
-      historyLength: options.historyLength ?? 5,
-      maxContextTokens: 6000,
-      webhookHosts: ['oapi.dingtalk.com'],
-    },
-    history: new ExchangeLog(store, 'history/', logs.logger),
-    llm,
-    webhook,
-    clock,
-    logger: logs.logger,
-    loadTokenCounter,
-  };
-  let sequence = 0;
-  /** A task for `text` from the 1:1 sample (or `sample`), each with its own msgId and a later createAt. */
-  const task = (text: string, overrides: Partial<ReplyTask> = {}, sample = 'text-1to1'): string => {
-    sequence += 1;
-    const body = dingtalkSample(sample);
-    body.msgId = `msg-${sequence}`;
-    body.createAt = 1732000000000 + sequence * 1000;
-    body.sessionWebhookExpiredTime = 1732005400000;
-    if (sample.startsWith('text')) body.text = { content: text };
-    return encodeReplyTask({ ...toReplyTask(parseIncomingMessage(body), clock.now()), ...overrides });
-  };
-  return { clock, store, llm, webhook, logs, deps, task, loadTokenCounter };
+  const settings: Partial<ReplySettings> = {};
+  if (options.systemPrompt !== undefined) settings.systemPrompt = options.systemPrompt;
+  if (options.historyLength !== undefined) settings.historyLength = options.historyLength;
+  return replySetup({ ...(options.store ? { store: options.store } : {}), settings });
 }
 
 describe('handleReply', () => {

@@ -4,6 +4,7 @@ import { ExchangeLog } from '../../../shared/history/exchange-log';
 import { historyFolder } from '../../../shared/history/keys';
 import type { ObjectStore } from '../../../shared/ports';
 import { captureLogger } from '../../helpers/capture-logger';
+import { guarantee } from '../../helpers/guarantee';
 
 const PREFIX = 'history/';
 const KEY: HistoryKey = { conversationId: 'cidAbCdEfGhIjKlMnOpQrStUvW==', userId: 'manager1234' };
@@ -122,13 +123,14 @@ describe('ExchangeLog', () => {
     expect(await log.loadRecent(KEY, 10)).toEqual([third]);
   });
 
-  it('keeps one object, the first, when the same exchange is saved twice', async () => {
+  it('keeps one object per message: saving the same exchange again replaces it, never duplicates it', async () => {
     const { log, memory } = setup();
     const first = exchange(1);
     await log.save(KEY, first, []);
-    await log.save(KEY, { ...first, assistant: 'a different answer on retry' }, []);
+    const resaved = { ...first, assistant: 'the same answer, saved again by the run that owns the claim' };
+    await log.save(KEY, resaved, []);
     expect([...memory.objects.keys()]).toEqual([objectKey(first)]);
-    expect(await log.loadRecent(KEY, 5)).toEqual([first]);
+    expect(await log.loadRecent(KEY, 5)).toEqual([resaved]);
   });
 
   it('does not store the exchange itself in its own context', async () => {
@@ -196,5 +198,99 @@ describe('ExchangeLog', () => {
     const { log, memory } = setup();
     await saveSequentially(log, 2);
     for (const key of memory.objects.keys()) expect(key.startsWith(historyFolder(PREFIX, KEY))).toBe(true);
+  });
+});
+
+describe(guarantee('Exactly one answer per message'), () => {
+  describe('ExchangeLog.claim', () => {
+    const LEASE = 180_000;
+    const claimOf = (_item: Exchange, at: number, owner?: string) => ({ at, leaseMs: LEASE, ...(owner !== undefined ? { owner } : {}) });
+
+    it('claims a new message with one create-only write', async () => {
+      const { log, store } = setup();
+      const item = exchange(1);
+      expect(await log.claim(KEY, item.id, claimOf(item, T0, 'req-1'))).toEqual({ kind: 'claimed', tookOver: false });
+      expect(store.calls).toEqual({ list: 0, get: 0, put: 1, deleteMany: 0 });
+    });
+
+    it('answers busy to a second claim while the first is fresh and belongs to another invocation', async () => {
+      const { log } = setup();
+      const item = exchange(1);
+      await log.claim(KEY, item.id, claimOf(item, T0, 'req-1'));
+      expect(await log.claim(KEY, item.id, claimOf(item, T0 + 5_000, 'req-2'))).toEqual({ kind: 'busy', claimedAt: T0 });
+    });
+
+    it('lets a retry of the same invocation take its own claim over at once', async () => {
+      const { log } = setup();
+      const item = exchange(1);
+      await log.claim(KEY, item.id, claimOf(item, T0, 'req-1'));
+      expect(await log.claim(KEY, item.id, claimOf(item, T0 + 1_000, 'req-1'))).toEqual({ kind: 'claimed', tookOver: true });
+    });
+
+    it('takes over a claim older than the lease: its run cannot still be alive', async () => {
+      const { log } = setup();
+      const item = exchange(1);
+      await log.claim(KEY, item.id, claimOf(item, T0, 'req-1'));
+      expect(await log.claim(KEY, item.id, claimOf(item, T0 + LEASE, 'req-2'))).toEqual({ kind: 'claimed', tookOver: true });
+      expect(await log.claim(KEY, item.id, claimOf(item, T0 + LEASE + 1, 'req-3'))).toEqual({ kind: 'busy', claimedAt: T0 + LEASE });
+    });
+
+    it('reports an answered message as answered, and a saved but unposted one with its context', async () => {
+      const { log } = setup();
+      const [first] = await saveSequentially(log, 1);
+      const second = exchange(2);
+      await log.claim(KEY, second.id, claimOf(second, T0));
+      await log.save(KEY, second, [first as Exchange], { posted: false });
+      expect(await log.claim(KEY, (first as Exchange).id, claimOf(first as Exchange, T0))).toEqual({ kind: 'answered', exchange: first });
+      expect(await log.claim(KEY, second.id, claimOf(second, T0))).toEqual({ kind: 'unposted', exchange: second, context: [first] });
+    });
+
+    it('gives exactly one of 20 concurrent claims of one message the claim', async () => {
+      const { log } = setup();
+      const item = exchange(1);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, n) => log.claim(KEY, item.id, claimOf(item, T0, `req-${n}`))),
+      );
+      expect(results.filter((result) => result.kind === 'claimed')).toHaveLength(1);
+      expect(results.filter((result) => result.kind === 'busy')).toHaveLength(19);
+    });
+
+    it('claims again after a release', async () => {
+      const { log } = setup();
+      const item = exchange(1);
+      await log.claim(KEY, item.id, claimOf(item, T0, 'req-1'));
+      await log.release(KEY, item.id);
+      expect(await log.claim(KEY, item.id, claimOf(item, T0 + 1, 'req-2'))).toEqual({ kind: 'claimed', tookOver: false });
+    });
+
+    it('takes over an unreadable claim and logs it', async () => {
+      const { log, memory, capture } = setup();
+      const item = exchange(1);
+      await memory.put(objectKey(item), Buffer.from('{not json'));
+      expect(await log.claim(KEY, item.id, claimOf(item, T0))).toEqual({ kind: 'claimed', tookOver: true });
+      expect(capture.find('history.claim_unreadable')).toBeDefined();
+    });
+  });
+
+  describe('ExchangeLog.loadRecent with claims in the folder', () => {
+    it('leaves out its own claim and claims in flight, and still reads with one LIST and one GET of the newest exchange', async () => {
+      const { log, store } = setup();
+      const saved = await saveSequentially(log, 3);
+      const inFlight = exchange(4);
+      const own = exchange(5);
+      await log.claim(KEY, inFlight.id, { at: T0, leaseMs: 1000 });
+      await log.claim(KEY, own.id, { at: T0, leaseMs: 1000 });
+      store.reset();
+      expect(await log.loadRecent(KEY, 5, { exclude: own.id })).toEqual(saved);
+      // LIST, the in-flight claim (newest but one), then the newest exchange, which carries the rest.
+      expect(store.calls).toEqual({ list: 1, get: 2, put: 0, deleteMany: 0 });
+    });
+
+    it('still returns the newest `limit` exchanges when claims take listing slots', async () => {
+      const { log } = setup();
+      const saved = await saveSequentially(log, 6);
+      for (const n of [7, 8, 9]) await log.claim(KEY, exchange(n).id, { at: T0, leaseMs: 1000 });
+      expect(await log.loadRecent(KEY, 3)).toEqual(saved.slice(3));
+    });
   });
 });
