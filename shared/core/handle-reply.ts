@@ -176,8 +176,12 @@ class Reply {
   /** Saves the exchange; a failure is logged and the answer still goes out. */
   async save(exchange: Exchange, context: readonly Exchange[], posted?: boolean): Promise<boolean> {
     try {
+      const owner = this.deps.invocation?.requestId;
       await this.timed('save', () =>
-        this.deps.history.save(this.key, exchange, context, posted === false ? { posted: false } : {}),
+        this.deps.history.save(this.key, exchange, context, {
+          ...(posted === false ? { posted: false } : {}),
+          ...(owner !== undefined ? { owner } : {}),
+        }),
       );
       return true;
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { Logger, ObjectStore } from '../ports';
-import type { ClaimOptions, ClaimResult, Exchange, HistoryKey, HistoryStore } from './exchange';
+import type { ClaimOptions, ClaimResult, Exchange, HistoryKey, HistoryStore, SaveOptions } from './exchange';
 import { exchangeName, historyFolder } from './keys';
 
 /** Keys deleted per request when clearing (OSS DeleteMultipleObjects takes at most 1000). */
@@ -19,8 +19,7 @@ const LIST_SLACK = 4;
  */
 type StoredObject =
   | { state: 'pending'; claimedAt: number; owner?: string }
-  | { state: 'answered'; exchange: Exchange; context: Exchange[] }
-  | { state: 'unposted'; exchange: Exchange; context: Exchange[] };
+  | { state: 'answered' | 'unposted'; exchange: Exchange; context: Exchange[]; owner?: string };
 
 function isExchange(value: unknown): value is Exchange {
   if (typeof value !== 'object' || value === null) return false;
@@ -43,9 +42,10 @@ function decode(body: Buffer): StoredObject | undefined {
     }
     if (!isExchange(value.exchange)) return undefined;
     const context = Array.isArray(value.context) ? value.context.filter(isExchange) : [];
-    return value.state === 'unposted'
-      ? { state: 'unposted', exchange: value.exchange, context }
-      : { state: 'answered', exchange: value.exchange, context };
+    const state = value.state === 'unposted' ? 'unposted' : 'answered';
+    return typeof value.owner === 'string'
+      ? { state, exchange: value.exchange, context, owner: value.owner }
+      : { state, exchange: value.exchange, context };
   } catch {
     return undefined;
   }
@@ -108,16 +108,18 @@ export class ExchangeLog implements HistoryStore {
       // Released between our write and our read: claim again.
       if (body === undefined) continue;
       const existing = decode(body);
+      const sameInvocation = options.owner !== undefined && existing?.owner === options.owner;
       if (existing === undefined) {
         this.logger?.warn('history.claim_unreadable', { key: objectKey });
-      } else if (existing.state === 'answered') {
+      } else if (existing.state !== 'pending') {
+        // FC retries only failed runs, and a run never fails after posting: when the run that saved
+        // this answer was this very invocation, its post did not happen, so the answer is still owed.
+        if (existing.state === 'unposted' || sameInvocation) {
+          return { kind: 'unposted', exchange: existing.exchange, context: existing.context };
+        }
         return { kind: 'answered', exchange: existing.exchange };
-      } else if (existing.state === 'unposted') {
-        return { kind: 'unposted', exchange: existing.exchange, context: existing.context };
-      } else {
-        const sameInvocation = options.owner !== undefined && existing.owner === options.owner;
-        const abandoned = options.at - existing.claimedAt >= options.leaseMs;
-        if (!sameInvocation && !abandoned) return { kind: 'busy', claimedAt: existing.claimedAt };
+      } else if (!sameInvocation && options.at - existing.claimedAt < options.leaseMs) {
+        return { kind: 'busy', claimedAt: existing.claimedAt };
       }
       // The claim's run is gone (a retry of the same invocation, an expired lease, or an unreadable
       // claim): take it over. Only runs for this one message ever write this key.
@@ -131,10 +133,13 @@ export class ExchangeLog implements HistoryStore {
     await this.store.deleteMany([this.objectKey(key, exchangeId)]);
   }
 
-  async save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[], options: { posted?: boolean } = {}): Promise<void> {
-    const carried = context.filter((item) => item.id !== exchange.id);
-    const object: StoredObject =
-      options.posted === false ? { state: 'unposted', exchange, context: carried } : { state: 'answered', exchange, context: carried };
+  async save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[], options: SaveOptions = {}): Promise<void> {
+    const object: StoredObject = {
+      state: options.posted === false ? 'unposted' : 'answered',
+      exchange,
+      context: context.filter((item) => item.id !== exchange.id),
+    };
+    if (options.owner !== undefined) object.owner = options.owner;
     // Replaces this message's own claim; no other message writes this key.
     await this.store.put(this.objectKey(key, exchange.id), encode(object));
   }

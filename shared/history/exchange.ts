@@ -20,9 +20,12 @@ export type ClaimResult =
   | { kind: 'claimed'; tookOver: boolean }
   /** Another run for the same message holds a fresh claim and may still be working. */
   | { kind: 'busy'; claimedAt: number }
-  /** A run already answered this message and posted the answer (or died while posting it). */
+  /** Another invocation already answered this message and posted the answer. */
   | { kind: 'answered'; exchange: Exchange }
-  /** A run saved the answer but could not post it: post it now, without asking the LLM again. */
+  /**
+   * A run saved the answer but did not post it (it could not reach DingTalk, or it was this same
+   * invocation and died before posting): post it now, without asking the LLM again.
+   */
   | { kind: 'unposted'; exchange: Exchange; context: Exchange[] };
 
 /** Who claims, and when a claim counts as abandoned. */
@@ -33,6 +36,14 @@ export interface ClaimOptions {
   owner?: string;
   /** A claim older than this belongs to a run that cannot still be alive (the function timeout). */
   leaseMs: number;
+}
+
+/** How an exchange is saved. */
+export interface SaveOptions {
+  /** `false` records that the answer still has to be delivered. Default: posted (about to be). */
+  posted?: boolean;
+  /** The invocation saving it, so that FC's retry of that invocation knows the answer is still owed. */
+  owner?: string;
 }
 
 /** Loads, appends to and clears one user's history in one conversation, and claims messages. */
@@ -51,10 +62,10 @@ export interface HistoryStore {
   release(key: HistoryKey, exchangeId: string): Promise<void>;
   /**
    * Saves one exchange in place of its claim. `context` is what the answer was based on (from
-   * `loadRecent`); it is kept alongside to make the next read cheaper. `posted: false` records that
-   * the answer still has to be delivered. Saving the same exchange twice keeps one copy.
+   * `loadRecent`); it is kept alongside to make the next read cheaper. Saving the same exchange twice
+   * keeps one copy.
    */
-  save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[], options?: { posted?: boolean }): Promise<void>;
+  save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[], options?: SaveOptions): Promise<void>;
   /** Deletes the history; answers how many objects were deleted. */
   clear(key: HistoryKey): Promise<number>;
 }

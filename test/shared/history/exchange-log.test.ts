@@ -245,6 +245,15 @@ describe(guarantee('Exactly one answer per message'), () => {
       expect(await log.claim(KEY, second.id, claimOf(second, T0))).toEqual({ kind: 'unposted', exchange: second, context: [first] });
     });
 
+    it("treats its own invocation's saved answer as still owed: FC retried it, so it never posted", async () => {
+      const { log } = setup();
+      const item = exchange(1);
+      await log.claim(KEY, item.id, claimOf(item, T0, 'req-1'));
+      await log.save(KEY, item, [], { owner: 'req-1' });
+      expect(await log.claim(KEY, item.id, claimOf(item, T0 + 1, 'req-1'))).toEqual({ kind: 'unposted', exchange: item, context: [] });
+      expect(await log.claim(KEY, item.id, claimOf(item, T0 + 1, 'req-2'))).toEqual({ kind: 'answered', exchange: item });
+    });
+
     it('gives exactly one of 20 concurrent claims of one message the claim', async () => {
       const { log } = setup();
       const item = exchange(1);
