@@ -156,7 +156,7 @@ describe(guarantee('Faults: LLM'), () => {
     ['a timeout', new LlmUnavailableError('timeout', 'the LLM did not answer in time'), USER_MESSAGES.timeout],
     ['a bad key (401)', new LlmRefusedError('auth', 'the LLM refused the API key: 401', 401), USER_MESSAGES.misconfigured],
     ['an unknown model (404)', new LlmRefusedError('model', 'the model does not exist: 404', 404), USER_MESSAGES.misconfigured],
-    ['rate limiting (429) after the SDK retries', new LlmUnavailableError('rate-limited', 'the LLM kept answering 429', 429), USER_MESSAGES.unavailable],
+    ['rate limiting (429) after the SDK retries', new LlmUnavailableError('rate-limit', 'the LLM kept answering 429', 429), USER_MESSAGES.unavailable],
     ['a 5xx after the SDK retries', new LlmUnavailableError('server', 'the LLM answered 503', 503), USER_MESSAGES.unavailable],
     ['an empty answer', new LlmRefusedError('empty', 'the LLM answered nothing'), USER_MESSAGES.empty],
     ['a filtered answer', new LlmRefusedError('filtered', 'the answer was filtered'), USER_MESSAGES.filtered],
