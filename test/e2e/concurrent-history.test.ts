@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createFsObjectStore } from '../../shared/adapters/fs-object-store';
+import { createOssObjectStore } from '../../shared/adapters/oss-object-store';
+import { handleReply } from '../../shared/core/handle-reply';
+import type { ObjectStore } from '../../shared/ports';
+import { startOssFake, type OssFake } from '../fakes/oss-fake';
+import { STS_CREDENTIALS } from '../helpers/fc-context';
+import { guarantee } from '../helpers/guarantee';
+import { replySetup } from '../helpers/reply-deps';
+
+const BUCKET = 'dingtalk-llm-history';
+const MESSAGES = 20;
+const HISTORY_LENGTH = 5;
+
+/**
+ * Sends MESSAGES questions from one user at once, as FC would run them on separate instances, then
+ * one more: every exchange must be stored, and the last prompt must carry the newest HISTORY_LENGTH.
+ */
+async function concurrentMessages(store: ObjectStore): Promise<void> {
+  const { deps, task, llm } = replySetup({ store, settings: { historyLength: HISTORY_LENGTH } });
+  const events = Array.from({ length: MESSAGES }, (_, n) => task(`Q${n + 1}`));
+  llm.answer(...events.map((_, n) => `A${n + 1}`));
+  const outcomes = await Promise.all(events.map((event, n) => handleReply(event, { ...deps, invocation: { requestId: `req-${n}` } })));
+  expect(outcomes).toEqual(Array(MESSAGES).fill('answered'));
+
+  const key = { conversationId: 'cidAbCdEfGhIjKlMnOpQrStUvW==', userId: 'manager1234' };
+  const all = await deps.history.loadRecent(key, 100);
+  expect(all).toHaveLength(MESSAGES);
+  expect(all.map((exchange) => exchange.user)).toEqual(events.map((_, n) => `Q${n + 1}`));
+
+  llm.answer('last');
+  await handleReply(task('next'), deps);
+  const prompt = llm.prompts[MESSAGES]?.map((message) => message.content) ?? [];
+  const newest = all.slice(-HISTORY_LENGTH).flatMap((exchange) => [exchange.user, exchange.assistant]);
+  expect(prompt).toEqual([...newest, 'next']);
+}
+
+describe(guarantee('No lost history'), () => {
+  it(`keeps all ${MESSAGES} exchanges of concurrent messages from one user in the filesystem store`, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'concurrent-history-'));
+    try {
+      await concurrentMessages(createFsObjectStore(dir));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('in OSS (real ali-oss against the OSS fake)', () => {
+    let oss: OssFake;
+    beforeEach(async () => {
+      oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
+    });
+    afterEach(() => oss.close());
+
+    const store = () =>
+      createOssObjectStore({ bucket: BUCKET, region: 'cn-hangzhou', endpoint: oss.url, internal: false, credentials: () => STS_CREDENTIALS });
+
+    it(`keeps all ${MESSAGES} exchanges of concurrent messages from one user`, async () => {
+      await concurrentMessages(store());
+    });
+
+    it('costs at most 4 OSS requests for an ordinary message with history: claim, list, one read, save', async () => {
+      const { deps, task, llm } = replySetup({ store: store() });
+      llm.answer('A1', 'A2', 'A3');
+      await handleReply(task('Q1'), deps);
+      await handleReply(task('Q2'), deps);
+      oss.resetCounts();
+      await handleReply(task('Q3'), deps);
+      const counts = oss.counts();
+      const total = Object.values(counts).reduce((sum, count) => sum + (count ?? 0), 0);
+      expect(total).toBe(4);
+      expect(llm.prompts[2]?.map((message) => message.content)).toEqual(['Q1', 'A1', 'Q2', 'A2', 'Q3']);
+    });
+  });
+});
