@@ -13,6 +13,7 @@ import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
 import { captureStdout } from '../helpers/capture-logger';
 import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
+import { guarantee } from '../helpers/guarantee';
 import { signedEvent } from '../helpers/signed-request';
 
 const DIST = path.resolve(__dirname, '../../dist');
@@ -68,7 +69,14 @@ beforeAll(async () => {
   fc = await startFcApiFake({
     accountId: ACCOUNT,
     credentials: [STS_CREDENTIALS],
-    functions: { [REPLY]: { handler: (payload) => reply(payload, fcContext({ functionName: REPLY })) } },
+    // As s.yaml deploys it: async task mode, and FC's retries of a failed run keep its requestId.
+    functions: {
+      [REPLY]: {
+        asyncTask: true,
+        maxAsyncRetryAttempts: 2,
+        handler: (payload, info) => reply(payload, fcContext({ functionName: REPLY, requestId: info.requestId })),
+      },
+    },
   });
   Object.assign(process.env, env());
   conversation = loadBundle('conversation');
@@ -164,6 +172,32 @@ describe('the deployed bundles, end to end', () => {
   });
 });
 
+describe(guarantee('Exactly one answer per message'), () => {
+  it('answers a message DingTalk delivers twice once: FC refuses the second task, one LLM call, one answer', async () => {
+    const event = signedEvent({ secret: SECRET, body: message('delivered twice') });
+    const [messages, llmCalls, invocations] = [sink.messages.length, openai.requests.length, fc.invocations.length];
+    expect((await send(event)).statusCode).toBe(200);
+    expect((await send(event)).statusCode).toBe(200);
+    await captureStdout(() => fc.idle());
+    expect(fc.invocations).toHaveLength(invocations + 1);
+    expect(fc.requests[fc.requests.length - 1]?.status).toBe(409);
+    expect(openai.requests).toHaveLength(llmCalls + 1);
+    expect(sink.messages).toHaveLength(messages + 1);
+  });
+
+  it("posts the saved answer on FC's retry when DingTalk's webhook fails, without a second LLM call", async () => {
+    const [messages, llmCalls] = [sink.messages.length, openai.requests.length];
+    // Both of the webhook client's attempts fail, so the reply throws and FC runs it again.
+    sink.queue({ status: 503 }, { status: 503 });
+    const { status, answer } = await chat('the webhook is down for a moment');
+    expect(status).toBe(200);
+    expect(answer).toContain('the webhook is down for a moment');
+    expect(fc.invocations[fc.invocations.length - 1]?.attempts).toBe(2);
+    expect(openai.requests).toHaveLength(llmCalls + 1);
+    expect(sink.messages).toHaveLength(messages + 1);
+  });
+});
+
 describe('the bundles in a plain node process, with only the documented variables', () => {
   const run = promisify(execFile);
   const script = (bundle: string, event: string, context: unknown) => `
@@ -189,7 +223,9 @@ describe('the bundles in a plain node process, with only the documented variable
 
   it('the reply bundle answers a task through OSS, the LLM and the webhook', async () => {
     const before = sink.messages.length;
-    const payload = fc.invocations[fc.invocations.length - 1]?.payload.toString('base64') ?? '';
+    // The FC fake already ran the in-process reply for the last invocation: send it as a new message.
+    const task = JSON.parse(fc.invocations[fc.invocations.length - 1]?.payload.toString('utf8') ?? '{}') as Record<string, unknown>;
+    const payload = Buffer.from(JSON.stringify({ ...task, msgId: 'msg-plain-process' })).toString('base64');
     const { stdout, stderr } = await run(process.execPath, ['-e', script('reply', payload, fcContext())], { env: plainEnv() });
     expect(resultOf(stderr)).toEqual({ outcome: 'answered' });
     expect(sink.messages.length).toBeGreaterThan(before);
