@@ -10,8 +10,9 @@ const { version } = JSON.parse(await readFile(path.join(root, 'package.json'), '
 
 /** Packages that must never reach a bundle, with the reason, checked against esbuild's metafile. */
 const forbidden = {
-  conversation: ['node_modules/openai/', 'node_modules/gpt-tokenizer/'],
-  reply: [],
+  conversation: ['node_modules/openai/', 'node_modules/gpt-tokenizer/', 'node_modules/@aws-sdk/'],
+  // The AWS SDK (S3 history) lives in dist/reply/s3-sdk.js, loaded only when S3_BUCKET is set.
+  reply: ['node_modules/@aws-sdk/'],
 };
 
 /**
@@ -50,6 +51,20 @@ const tokenizerBesideBundle = {
   },
 };
 
+/**
+ * The AWS SDK (~600 KB minified) only serves teams that set S3_BUCKET. The S3 store requires it when
+ * the first store is created (shared/adapters/s3-object-store.ts); in the reply bundle that require
+ * points at a file of its own beside it, bundled separately below, so nobody else ships or parses it.
+ */
+const S3_SDK = '@aws-sdk/client-s3';
+const S3_SDK_FILE = 's3-sdk.js';
+const s3SdkBesideBundle = {
+  name: 's3-sdk-beside-bundle',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^@aws-sdk\/client-s3$/ }, () => ({ path: `./${S3_SDK_FILE}`, external: true }));
+  },
+};
+
 async function bundle(name) {
   const outfile = path.join(root, 'dist', name, 'index.js');
   const result = await build({
@@ -68,7 +83,7 @@ async function bundle(name) {
     external: ['proxy-agent'],
     logLevel: 'warning',
     define: { __BOT_VERSION__: JSON.stringify(version) },
-    plugins: name === 'conversation' ? [unusedByConversation] : [tokenizerBesideBundle],
+    plugins: name === 'conversation' ? [unusedByConversation] : [tokenizerBesideBundle, s3SdkBesideBundle],
   });
   const inputs = Object.keys(result.metafile.inputs);
   for (const pattern of forbidden[name]) {
@@ -93,10 +108,52 @@ async function bundle(name) {
       logLevel: 'warning',
     });
     console.log(`dist/${name}/${TOKENIZER_FILE} (loaded on first use)`);
+    const s3 = await build({
+      stdin: { contents: `module.exports = require(${JSON.stringify(S3_SDK)});`, resolveDir: root, loader: 'js' },
+      outfile: path.join(root, 'dist', name, S3_SDK_FILE),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      legalComments: 'none',
+      metafile: true,
+      logLevel: 'warning',
+    });
+    const s3Bytes = Object.values(s3.metafile.outputs)[0]?.bytes ?? 0;
+    console.log(`dist/${name}/${S3_SDK_FILE} ${(s3Bytes / 1024).toFixed(1)} KB (loaded only with S3_BUCKET)`);
   }
 }
 
-const only = process.argv.slice(2);
-for (const name of only.length > 0 ? only : ['conversation', 'reply']) {
-  await bundle(name);
+/** Entry points of the laptop tools under local/ (npm start, npm run chat, npm run doctor). */
+export const LOCAL_TOOLS = ['start', 'chat', 'doctor'];
+
+/**
+ * Bundles the local tools to dist/local/<tool>.js. They are never deployed: not minified (readable
+ * stack traces), and they load the function bundles from dist/ at run time rather than embedding them.
+ */
+async function bundleLocalTools() {
+  await build({
+    entryPoints: LOCAL_TOOLS.map((tool) => path.join(root, 'local', `${tool}.ts`)),
+    outdir: path.join(root, 'dist', 'local'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    legalComments: 'none',
+    external: ['proxy-agent'],
+    logLevel: 'warning',
+    define: { __BOT_VERSION__: JSON.stringify(version) },
+  });
+  console.log(`dist/local/{${LOCAL_TOOLS.join(',')}}.js`);
+}
+
+// Run as a script (not when local/run.mjs imports LOCAL_TOOLS).
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const only = process.argv.slice(2);
+  for (const name of only.length > 0 ? only : ['conversation', 'reply', 'local']) {
+    if (name === 'local') await bundleLocalTools();
+    else await bundle(name);
+  }
 }

@@ -99,8 +99,11 @@ export class StorageError extends BotError {
   readonly status: number | undefined;
 }
 
-/** Why a reply could not be delivered to the session webhook. */
-export type WebhookFailureReason = 'refused-url' | 'expired' | 'http' | 'errcode' | 'network';
+/**
+ * Why a reply could not be delivered to the session webhook. `throttled`: DingTalk still said "send too fast"
+ * after the bounded waits; `too-long`: the message was over DingTalk's size limit (never retried).
+ */
+export type WebhookFailureReason = 'refused-url' | 'expired' | 'http' | 'errcode' | 'network' | 'throttled' | 'too-long';
 
 /** Posting to DingTalk's session webhook failed or was refused before any request was made. */
 export class WebhookError extends BotError {

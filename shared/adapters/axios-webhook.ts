@@ -7,6 +7,28 @@ import type { WebhookSender } from '../ports';
 /** DingTalk's errcode for an expired or unknown session webhook. */
 export const ERRCODE_SESSION_EXPIRED = 300001;
 
+/** "send too fast, exceed 20 times per minute": the robot went over its per-minute message limit. */
+export const ERRCODE_SEND_TOO_FAST = 130101;
+
+/** "webhook over limit": also reported for robots sending too often; treated like {@link ERRCODE_SEND_TOO_FAST}. */
+export const ERRCODE_WEBHOOK_OVER_LIMIT = 90030;
+
+/** "message too long, exceed 20000 bytes" (later "body 大小不合法"): never retried, the same body would fail again. */
+export const ERRCODE_MESSAGE_TOO_LONG = 460101;
+
+/** Errcodes that mean "slow down": the message was not posted, so waiting and posting again cannot duplicate it. */
+export const THROTTLE_ERRCODES: readonly number[] = [ERRCODE_SEND_TOO_FAST, ERRCODE_WEBHOOK_OVER_LIMIT];
+
+/** First wait after a throttling errcode; the n-th wait is n times longer. 3 s is one message slot at 20 a minute. */
+export const THROTTLE_DELAY_MS = 3_000;
+
+/**
+ * Attempts of one message while DingTalk throttles (3: waits of 3 s and 6 s). Bounded because DingTalk is
+ * reported to keep a robot that went over its limit throttled for minutes: waiting longer only burns the
+ * reply function's time.
+ */
+export const THROTTLE_ATTEMPTS = 3;
+
 /** Options of `createAxiosWebhookSender`. */
 export interface AxiosWebhookOptions {
   /** Per-request timeout (WEBHOOK_TIMEOUT_SECONDS). */
@@ -15,14 +37,21 @@ export interface AxiosWebhookOptions {
   attempts?: number;
   /** Wait before a retry. Default 500 ms. */
   retryDelayMs?: number;
+  /** Attempts while DingTalk answers a throttling errcode (default {@link THROTTLE_ATTEMPTS}). */
+  throttleAttempts?: number;
+  /** First wait after a throttling errcode, growing linearly (default {@link THROTTLE_DELAY_MS}). */
+  throttleDelayMs?: number;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;
 }
 
 /**
  * Posts replies to DingTalk's session webhook with axios, on keep-alive agents shared by the instance.
- * DingTalk answers HTTP 200 with an `errcode`; anything but 0 is a failure. The URL is never put in an
- * error message: its `session` parameter lets anyone post into the chat.
+ * DingTalk answers HTTP 200 with an `errcode`; anything but 0 is a failure. Retried, each a bounded number of
+ * times: a network error before the request left and HTTP 5xx (`attempts`), and the throttling errcodes
+ * (`throttleAttempts`, waiting longer each time). Never retried: an expired session, a message too long,
+ * any other errcode. The URL is never put in an error message: its `session` parameter lets anyone post
+ * into the chat.
  */
 export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookSender {
   const http: AxiosInstance = axios.create({
@@ -34,6 +63,8 @@ export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookS
     validateStatus: () => true,
   });
   const attempts = Math.max(1, options.attempts ?? 2);
+  const throttleAttempts = Math.max(1, options.throttleAttempts ?? THROTTLE_ATTEMPTS);
+  const throttleDelayMs = options.throttleDelayMs ?? THROTTLE_DELAY_MS;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const post = async (url: string, body: unknown): Promise<void> => {
@@ -57,21 +88,37 @@ export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookS
     if (errcode === ERRCODE_SESSION_EXPIRED) {
       throw new WebhookError('expired', 'the session webhook has expired (errcode 300001)', { errcode, status: response.status });
     }
-    if (errcode !== 0) {
-      const errmsg = typeof data?.errmsg === 'string' ? `: ${data.errmsg.slice(0, 200)}` : '';
-      throw new WebhookError('errcode', `DingTalk refused the message with errcode ${errcode}${errmsg}`, { errcode, status: response.status });
+    if (errcode === 0) return;
+    const errmsg = typeof data?.errmsg === 'string' ? `: ${data.errmsg.slice(0, 200)}` : '';
+    const details = { errcode, status: response.status };
+    if (THROTTLE_ERRCODES.includes(errcode)) {
+      throw new WebhookError('throttled', `DingTalk throttled the robot with errcode ${errcode}${errmsg}`, { ...details, retryable: true });
     }
+    if (errcode === ERRCODE_MESSAGE_TOO_LONG) {
+      throw new WebhookError('too-long', `DingTalk refused the message as too long (errcode ${errcode})${errmsg}`, details);
+    }
+    throw new WebhookError('errcode', `DingTalk refused the message with errcode ${errcode}${errmsg}`, details);
   };
 
   return {
     async send(url, message) {
-      for (let attempt = 1; ; attempt += 1) {
+      let failures = 0;
+      let throttled = 0;
+      for (;;) {
         try {
           await post(url, message);
           return;
         } catch (error) {
-          if (!(error instanceof WebhookError) || !error.retryable || attempt >= attempts) throw error;
-          await sleep(options.retryDelayMs ?? 500);
+          if (!(error instanceof WebhookError) || !error.retryable) throw error;
+          if (error.reason === 'throttled') {
+            throttled += 1;
+            if (throttled >= throttleAttempts) throw error;
+            await sleep(throttleDelayMs * throttled);
+          } else {
+            failures += 1;
+            if (failures >= attempts) throw error;
+            await sleep(options.retryDelayMs ?? 500);
+          }
         }
       }
     },

@@ -4,6 +4,7 @@ import type { CloudCredentials } from '../fc/context';
 import type { ObjectStore } from '../ports';
 import { createFsObjectStore } from './fs-object-store';
 import { createOssObjectStore } from './oss-object-store';
+import { createS3ObjectStore } from './s3-object-store';
 
 /** What a store needs from the invocation besides its configuration. */
 export interface ObjectStoreContext {
@@ -38,6 +39,12 @@ export function createObjectStore(history: HistoryConfig, context: ObjectStoreCo
       });
     }
     case 's3':
-      throw new ConfigError('S3_BUCKET is not supported by this build yet');
+      return createS3ObjectStore({
+        bucket: history.bucket,
+        region: history.region,
+        ...(history.endpoint !== undefined ? { endpoint: history.endpoint } : {}),
+        forcePathStyle: history.forcePathStyle,
+        ...(history.credentials !== undefined ? { credentials: history.credentials } : {}),
+      });
   }
 }

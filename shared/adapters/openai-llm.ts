@@ -7,6 +7,8 @@ import type { LlmClient } from '../ports';
 export interface OpenAiLlmOptions {
   /** The HTTP client the SDK uses. Default: the runtime's global fetch (keep-alive by default in Node 20). */
   fetch?: typeof fetch;
+  /** Upper bound of answer tokens (`max_tokens`). Default: none, the provider's own limit; `npm run doctor` asks for 1. */
+  maxTokens?: number;
 }
 
 /** Builds the SDK client for the configuration: Azure's when OPENAI_API_VERSION is set, else the plain one. */
@@ -62,7 +64,11 @@ export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {
       client ??= createSdkClient(config, options);
       let completion;
       try {
-        completion = await client.chat.completions.create({ model: config.model, messages: [...messages] });
+        completion = await client.chat.completions.create({
+          model: config.model,
+          messages: [...messages],
+          ...(options.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
+        });
       } catch (error) {
         throw mapOpenAiError(error);
       }

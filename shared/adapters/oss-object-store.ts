@@ -2,6 +2,7 @@ import OSS from 'ali-oss';
 import { StorageError, type StorageOperation } from '../errors';
 import type { CloudCredentials } from '../fc/context';
 import type { ObjectStore } from '../ports';
+import { assertSafeKey, assertSafePrefix } from './object-key';
 
 /** Options of `createOssObjectStore`. */
 export interface OssObjectStoreOptions {
@@ -85,6 +86,7 @@ export function createOssObjectStore(options: OssObjectStoreOptions): ObjectStor
     description: `oss://${options.bucket}`,
 
     async list(prefix, limit) {
+      assertSafePrefix(prefix);
       try {
         const result = await client().listV2({ prefix, 'max-keys': String(Math.min(Math.max(limit, 1), 1000)) });
         return (result.objects ?? []).map((object) => object.name);
@@ -94,6 +96,7 @@ export function createOssObjectStore(options: OssObjectStoreOptions): ObjectStor
     },
 
     async get(key) {
+      assertSafeKey(key, 'read');
       try {
         const result = await client().get(key);
         return Buffer.isBuffer(result.content) ? result.content : Buffer.from(String(result.content ?? ''), 'utf8');
@@ -104,6 +107,7 @@ export function createOssObjectStore(options: OssObjectStoreOptions): ObjectStor
     },
 
     async put(key, body, putOptions) {
+      assertSafeKey(key, 'write');
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
       if (putOptions?.ifAbsent) headers['x-oss-forbid-overwrite'] = 'true';
       try {
@@ -116,6 +120,7 @@ export function createOssObjectStore(options: OssObjectStoreOptions): ObjectStor
     },
 
     async deleteMany(keys) {
+      for (const key of keys) assertSafeKey(key, 'delete');
       try {
         for (let start = 0; start < keys.length; start += DELETE_BATCH) {
           await client().deleteMulti(keys.slice(start, start + DELETE_BATCH), { quiet: true });

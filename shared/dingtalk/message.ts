@@ -53,11 +53,12 @@ function requiredString(body: Json, field: string): string {
   return bounded(field, value);
 }
 
+/** An optional string field; blank counts as absent, so a blank `senderStaffId` never becomes a user id. */
 function optionalString(body: Json, field: string): string | undefined {
   const value = body[field];
-  if (value === undefined || value === null || value === '') return undefined;
+  if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new InvalidMessageError(`"${field}" must be a string`);
-  return bounded(field, value);
+  return value.trim() === '' ? undefined : bounded(field, value);
 }
 
 function optionalEpochMs(body: Json, field: string): number | undefined {

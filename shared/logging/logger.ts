@@ -47,10 +47,15 @@ function scrub(value: LogValue, secrets: readonly string[]): LogValue {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const threshold = LOG_LEVELS.indexOf(level);
-  // Longest first, so a secret that contains another is scrubbed whole.
-  const secrets = (options.secrets ?? [])
-    .filter((secret): secret is string => typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH)
-    .sort((a, b) => b.length - a.length);
+  // Each secret also URL-encoded (as it stands in a query string or a logged URL); longest first, so a
+  // secret that contains another is scrubbed whole.
+  const secrets = [
+    ...new Set(
+      (options.secrets ?? [])
+        .filter((secret): secret is string => typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH)
+        .flatMap((secret) => [secret, encodeURIComponent(secret)]),
+    ),
+  ].sort((a, b) => b.length - a.length);
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const now = options.now ?? Date.now;
 

@@ -14,6 +14,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { listEnvReferences as parseEnvReferences, type EnvReference } from '../../local/s-yaml-env';
+
+export type { EnvReference };
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const S_YAML_PATH = path.join(REPO_ROOT, 's.yaml');
@@ -21,13 +24,6 @@ export const S_YAML_PATH = path.join(REPO_ROOT, 's.yaml');
 /** The FC functions of s.yaml; each is a resource of that name. */
 export const FUNCTION_NAMES = ['conversation', 'reply'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
-
-/** One variable s.yaml reads from the deploying machine's environment. */
-export interface EnvReference {
-  name: string;
-  /** The second argument of env(), or undefined when the variable is required. */
-  defaultValue: string | undefined;
-}
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -53,36 +49,9 @@ export function readSYaml(): string {
   return fs.readFileSync(S_YAML_PATH, 'utf8');
 }
 
-// env('NAME') or env('NAME', 'default'), single or double quotes, as Serverless Devs accepts them.
-const ENV_CALL = /\$\{env\(\s*(['"])([A-Za-z_][A-Za-z0-9_]*)\1\s*(?:,\s*(['"])(.*?)\3\s*)?\)\}/g;
-
-/**
- * The environment variables s.yaml reads with env(), one entry per name in order of first use.
- * Full-line YAML comments are skipped. Throws on a call this parser does not understand and on a
- * name used twice with different defaults, so the list can be trusted.
- */
+/** The env() references of s.yaml (see local/s-yaml-env.ts, which `npm run doctor` uses too). */
 export function listEnvReferences(text: string = readSYaml()): EnvReference[] {
-  const code = text
-    .split('\n')
-    .filter((line) => !line.trimStart().startsWith('#'))
-    .join('\n');
-  const found = new Map<string, EnvReference>();
-  let matched = 0;
-  for (const match of code.matchAll(ENV_CALL)) {
-    matched += 1;
-    const name = match[2] as string;
-    const defaultValue = match[4];
-    const previous = found.get(name);
-    if (previous && previous.defaultValue !== defaultValue) {
-      throw new Error(`s.yaml reads ${name} with two defaults: ${String(previous.defaultValue)} and ${String(defaultValue)}`);
-    }
-    if (!previous) found.set(name, { name, defaultValue });
-  }
-  const calls = code.split('${env(').length - 1;
-  if (calls !== matched) {
-    throw new Error(`s.yaml has ${calls} env() calls but only ${matched} of the form env('NAME'[, 'default'])`);
-  }
-  return [...found.values()];
+  return parseEnvReferences(text);
 }
 
 // Sample values that are valid where they land (a real region, a role ARN), and differ from the

@@ -84,6 +84,28 @@ describe('DingTalk session webhook sink with the real axios', () => {
     await expect(sink.waitForMessages(3, 100)).rejects.toThrow(/expected 3 accepted message\(s\) within 100 ms, got 1; 1 rejected: 40035/);
   });
 
+  it('answers 460101 for a body over 20,000 bytes even when the text alone is under', async () => {
+    const text = 'x'.repeat(19_990);
+    const res = await axios.post(sink.webhookUrl(), { msgtype: 'markdown', markdown: { title: 'long', text } });
+    expect(res.data).toEqual({ errcode: 460101, errmsg: 'message too long, exceed 20000 bytes' });
+    const fits = await axios.post(sink.webhookUrl(), { msgtype: 'markdown', markdown: { title: 'ok', text: text.slice(100) } });
+    expect(fits.data).toMatchObject({ errcode: 0 });
+  });
+
+  it('answers 130101 past its rate limit until the window has moved on, by the clock it is given', async () => {
+    await sink.close();
+    let now = 1_000_000;
+    sink = await startWebhookSink({ rateLimit: { messages: 2, windowMs: 60_000, now: () => now } });
+    const body = { msgtype: 'text', text: { content: 'x' } };
+    const codes: unknown[] = [];
+    for (const advance of [0, 1_000, 1_000, 58_000, 1_000]) {
+      now += advance;
+      codes.push(((await axios.post(sink.webhookUrl(), body)).data as { errcode: unknown }).errcode);
+    }
+    expect(codes).toEqual([0, 0, 130101, 0, 0]);
+    expect(sink.rejected.map((m) => m.errmsg)).toEqual(['send too fast, exceed 20 times per minute']);
+  });
+
   it('validateDingTalkMessage accepts only text and markdown robot messages', () => {
     expect(validateDingTalkMessage({ msgtype: 'text', text: { content: 'x' }, at: { isAtAll: false } })).toBeUndefined();
     expect(validateDingTalkMessage({ msgtype: 'link' })).toMatch(/unsupported msgtype/);

@@ -7,6 +7,7 @@
  * Content-Type and validates the robot message (`text` or `markdown`, optional `at`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_CONTENT_BYTES, validateDingTalkMessage } from '../../local/robot-message';
 import { flatHeaders, headerValue, listenOnLoopback, readBody, sendJson, TimerBag } from './http-helpers';
 
 /** One message that reached the sink. */
@@ -40,6 +41,16 @@ export interface WebhookSinkQueueItem {
   delayMs?: number;
 }
 
+/** Options of {@link startWebhookSink}. */
+export interface WebhookSinkOptions {
+  /**
+   * Refuses messages past `messages` accepted ones within any `windowMs`, with errcode 130101 ("send too fast,
+   * exceed 20 times per minute"), as DingTalk does for a robot over about 20 a minute. Off by default.
+   * `now` (default `Date.now`) lets a test share a manual clock with the code under test.
+   */
+  rateLimit?: { messages: number; windowMs: number; now?: () => number };
+}
+
 /** A running webhook sink. */
 export interface WebhookSink {
   /** `http://127.0.0.1:PORT`. */
@@ -65,56 +76,23 @@ export interface WebhookSink {
   close(): Promise<void>;
 }
 
-/** Reported DingTalk limit on a robot message's content. */
-const MAX_CONTENT_BYTES = 20000;
+export { validateDingTalkMessage } from '../../local/robot-message';
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-
-/** Returns why `body` is not a valid robot message (text or markdown), or undefined if it is. */
-export function validateDingTalkMessage(body: unknown): string | undefined {
-  if (!isRecord(body)) return 'body must be a JSON object';
-  const { msgtype, at } = body;
-  let content: string;
-  if (msgtype === 'text') {
-    const { text } = body;
-    if (!isRecord(text) || typeof text.content !== 'string') return 'text.content must be a string';
-    if (text.content.trim() === '') return 'text.content is empty';
-    content = text.content;
-  } else if (msgtype === 'markdown') {
-    const { markdown } = body;
-    if (!isRecord(markdown) || typeof markdown.title !== 'string' || typeof markdown.text !== 'string') {
-      return 'markdown.title and markdown.text must be strings';
-    }
-    if (markdown.title.trim() === '' || markdown.text.trim() === '') return 'markdown.title or markdown.text is empty';
-    content = markdown.text;
-  } else {
-    return `unsupported msgtype ${JSON.stringify(msgtype)}; expected "text" or "markdown"`;
-  }
-  if (Buffer.byteLength(content, 'utf8') > MAX_CONTENT_BYTES) return `content exceeds ${MAX_CONTENT_BYTES} bytes`;
-  if (at !== undefined) {
-    if (!isRecord(at)) return 'at must be an object';
-    if (at.atUserIds !== undefined && !isStringArray(at.atUserIds)) return 'at.atUserIds must be an array of strings';
-    if (at.atMobiles !== undefined && !isStringArray(at.atMobiles)) return 'at.atMobiles must be an array of strings';
-    if (at.isAtAll !== undefined && typeof at.isAtAll !== 'boolean') return 'at.isAtAll must be a boolean';
-  }
-  return undefined;
-}
+/** DingTalk's errcode for a message over 20,000 bytes, as its answers report it. */
+const ERRCODE_TOO_LONG = 460101;
+/** DingTalk's errcode for a robot over its per-minute limit. */
+const ERRCODE_TOO_FAST = 130101;
 
 /**
  * Starts the webhook sink on 127.0.0.1 (ephemeral port).
  *
  * Defaults: every session is valid until {@link WebhookSink.expireSession}; answers
  * `{"errcode":0,"errmsg":"ok"}`. Refusals, all HTTP 200: wrong Content-Type → 43004; body not
- * JSON or not a valid text/markdown message → 40035; content over 20000 bytes → 460101 (the code
- * is an assumption; the limit is DingTalk's reported one); expired or missing session → 300001.
+ * JSON or not a valid text/markdown message → 40035; a body or content over 20000 bytes → 460101 (the
+ * code and limit DingTalk's answers report: "message too long, exceed 20000 bytes", later "body 大小不合法;
+ * 请保持大小在 20000bytes 以内"); expired or missing session → 300001; over `options.rateLimit` → 130101.
  */
-export async function startWebhookSink(): Promise<WebhookSink> {
+export async function startWebhookSink(options: WebhookSinkOptions = {}): Promise<WebhookSink> {
   const messages: WebhookSinkMessage[] = [];
   const rejected: WebhookSinkMessage[] = [];
   const requests: WebhookSinkMessage[] = [];
@@ -122,6 +100,15 @@ export async function startWebhookSink(): Promise<WebhookSink> {
   const scripted: WebhookSinkQueueItem[] = [];
   const timers = new TimerBag();
   const waiters = new Set<{ check: () => void; cancel: () => void }>();
+  const { rateLimit } = options;
+  const now = rateLimit?.now ?? (() => Date.now());
+
+  /** Whether one more message now would exceed the rate limit (counting accepted messages only). */
+  function overRate(): boolean {
+    if (!rateLimit) return false;
+    const since = now() - rateLimit.windowMs;
+    return messages.filter((m) => m.receivedAt > since).length >= rateLimit.messages;
+  }
 
   function notify(): void {
     for (const waiter of [...waiters]) waiter.check();
@@ -150,7 +137,7 @@ export async function startWebhookSink(): Promise<WebhookSink> {
       status: 200,
       errcode: 0,
       errmsg: 'ok',
-      receivedAt: Date.now(),
+      receivedAt: now(),
     };
     requests.push(message);
 
@@ -160,12 +147,18 @@ export async function startWebhookSink(): Promise<WebhookSink> {
     if (contentType !== 'application/json') {
       message.errcode = 43004;
       message.errmsg = '无效的HTTP HEADER Content-Type';
+    } else if (Buffer.byteLength(raw, 'utf8') > MAX_CONTENT_BYTES || invalid?.startsWith('content exceeds')) {
+      message.errcode = ERRCODE_TOO_LONG;
+      message.errmsg = `message too long, exceed ${MAX_CONTENT_BYTES} bytes`;
     } else if (invalid !== undefined) {
-      message.errcode = invalid.startsWith('content exceeds') ? 460101 : 40035;
+      message.errcode = 40035;
       message.errmsg = `缺少参数 json: ${invalid}`;
     } else if (session === '' || expired.has(session)) {
       message.errcode = 300001;
       message.errmsg = 'session 不存在';
+    } else if (overRate()) {
+      message.errcode = ERRCODE_TOO_FAST;
+      message.errmsg = 'send too fast, exceed 20 times per minute';
     } else if ((item = scripted.shift())) {
       message.status = item.status ?? 200;
       message.errcode = item.errcode ?? 0;

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { WarmJob, WarmResult } from './warm-driver';
+
+/** How a child process runs. */
+export interface ProcessOptions {
+  /** Variables of the child, besides PATH: the function's configuration, nothing from this shell. */
+  env: Record<string, string>;
+  /** When set, children run with `--cpu-prof` and write their profiles there. */
+  profileDir?: string;
+}
+
+/** What one cold run reported. */
+export interface ColdRun {
+  /** Spawn to the answer arriving, in ms (node start-up included; the bench subtracts the baseline). */
+  ms: number;
+  result: unknown;
+  /** Peak resident set of the child, in KB (VmHWM; see cold-runner.cjs). */
+  maxRssKb: number;
+}
+
+/** Plain CommonJS in bench/ (the launcher pins `__dirname` to the source folder). */
+const COLD_RUNNER = path.join(__dirname, 'cold-runner.cjs');
+/** The launcher bundles warm-driver.ts beside main.js, the script this process runs. */
+const WARM_DRIVER = path.join(path.dirname(process.argv[1] ?? '.'), 'warm-driver.js');
+const MARKER = 'BENCH_RESULT ';
+const CHILD_TIMEOUT_MS = 60_000;
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'dingtalk-llm-bench-'));
+let files = 0;
+
+/** Writes `content` to a new file in the run's scratch folder and returns its path. */
+export function scratchFile(name: string, content: string | Buffer): string {
+  files += 1;
+  const file = path.join(scratch, `${files}-${name}`);
+  writeFileSync(file, content);
+  return file;
+}
+
+function nodeArgs(options: ProcessOptions): string[] {
+  return options.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+}
+
+function childEnv(options: ProcessOptions): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', ...options.env };
+}
+
+/**
+ * Runs one fresh `node` that loads `module` and answers `event` (see cold-runner.cjs). The clock runs
+ * from just before the spawn until the child's result line arrives, so process exit is not counted.
+ */
+export function runCold(module: string, event: Buffer, context: Record<string, unknown>, options: ProcessOptions): Promise<ColdRun> {
+  const eventFile = scratchFile('event.bin', event);
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [...nodeArgs(options), COLD_RUNNER, module, eventFile, JSON.stringify(context)], {
+      env: childEnv(options),
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: CHILD_TIMEOUT_MS,
+    });
+    let stderr = '';
+    let settled = false;
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      const arrived = performance.now();
+      stderr += chunk;
+      const line = stderr.split('\n').find((candidate) => candidate.startsWith(MARKER) && stderr.includes(`${candidate}\n`));
+      if (line === undefined || settled) return;
+      settled = true;
+      const report = JSON.parse(line.slice(MARKER.length)) as { result?: unknown; error?: string; maxRssKb: number };
+      if (report.error !== undefined) reject(new Error(`cold run of ${module} failed: ${report.error}`));
+      else resolve({ ms: arrived - started, result: report.result, maxRssKb: report.maxRssKb });
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (!settled) reject(new Error(`cold run of ${module} exited with ${String(code)} without a result:\n${stderr}`));
+    });
+  });
+}
+
+/** Runs a warm job in a fresh process (see warm-driver.ts) and returns what it measured. */
+export function runWarm(job: WarmJob, options: ProcessOptions): Promise<WarmResult> {
+  const jobFile = scratchFile('job.json', JSON.stringify(job));
+  const resultFile = path.join(scratch, `${files}-result.json`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs(options), WARM_DRIVER, jobFile, resultFile], {
+      env: childEnv(options),
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: CHILD_TIMEOUT_MS * 5,
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`warm run of ${job.module} exited with ${String(code)}:\n${stderr}`));
+        return;
+      }
+      resolve(JSON.parse(readFileSync(resultFile, 'utf8')) as WarmResult);
+    });
+  });
+}
+
+/** The scratch folder of this run (events, jobs and results), for the end-of-run clean-up. */
+export const scratchDir = scratch;

@@ -1,0 +1,76 @@
+/**
+ * Warm measurements, run in a process of their own (`node warm-driver.js <job file> <result file>`): it
+ * loads one handler module, then hands it each event of the job in turn and times every call with
+ * `performance.now()`. Only the handler runs here: the fakes live in the bench's process, so their work
+ * is not counted as the bot's. Writes a {@link WarmResult} as JSON; the bench decides which calls are
+ * warm-up.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+/** What the bench asks the driver to run. */
+export interface WarmJob {
+  /** Absolute path of the module exporting `handler(event, context)`. */
+  module: string;
+  /** Events, base64, in the order to send them. */
+  events: string[];
+  context: Record<string, unknown>;
+}
+
+/** What the driver reports. */
+export interface WarmResult {
+  /** Milliseconds each call took, in order. */
+  durations: number[];
+  /** What each call resolved with (`statusCode` or `outcome`), or `error: ...`. */
+  outcomes: string[];
+  maxRssKb: number;
+}
+
+type Handler = (event: Buffer, context: Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * Peak RSS of this process in KB: VmHWM where /proc exists. Not `process.resourceUsage().maxRSS`: on
+ * Linux that keeps the peak of the forked copy of the parent from before exec (cold-runner.cjs does the same).
+ */
+function peakRssKb(): number {
+  try {
+    return Number(/VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? process.resourceUsage().maxRSS);
+  } catch {
+    return process.resourceUsage().maxRSS;
+  }
+}
+
+function outcomeOf(result: unknown): string {
+  if (typeof result !== 'object' || result === null) return String(result);
+  const record = result as Record<string, unknown>;
+  return String(record.statusCode ?? record.outcome ?? JSON.stringify(record));
+}
+
+async function main(jobFile: string, resultFile: string): Promise<void> {
+  const job = JSON.parse(readFileSync(jobFile, 'utf8')) as WarmJob;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { handler } = require(job.module) as { handler: Handler };
+  const events = job.events.map((event) => Buffer.from(event, 'base64'));
+  const durations: number[] = [];
+  const outcomes: string[] = [];
+  for (const event of events) {
+    const started = performance.now();
+    try {
+      const result = await handler(event, job.context);
+      durations.push(performance.now() - started);
+      outcomes.push(outcomeOf(result));
+    } catch (error) {
+      durations.push(performance.now() - started);
+      outcomes.push(`error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const result: WarmResult = { durations, outcomes, maxRssKb: peakRssKb() };
+  writeFileSync(resultFile, JSON.stringify(result));
+  // Keep-alive sockets of the handler's clients would keep the process alive; the job is done.
+  process.exit(0);
+}
+
+void main(process.argv[2] ?? '', process.argv[3] ?? '').catch((error: unknown) => {
+  process.stderr.write(`warm driver failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

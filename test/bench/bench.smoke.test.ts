@@ -1,0 +1,42 @@
+/**
+ * Smoke test of `npm run bench`: the quick run completes against the loopback fakes and writes every
+ * figure of issue 5 as JSON. It asserts no timing (the figures depend on the machine); the bench itself
+ * fails the run when a bundle does not really answer, so completing means every step did its work.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { FIGURE_KEYS } from '../../bench/figures';
+
+const ROOT = path.resolve(__dirname, '../..');
+const run = promisify(execFile);
+
+describe('npm run bench -- --quick', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('completes, prints the machine and the table, and writes JSON with exactly the figures of issue 5', async () => {
+    const out = path.join(dir, 'figures.json');
+    // --no-build: `npm test` has just built dist/, and other test files read it while this runs.
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), '--quick', '--no-build', '--json', out], {
+      cwd: ROOT,
+      timeout: 55_000,
+      maxBuffer: 4 * 1024 * 1024,
+    });
+    expect(stdout).toMatch(/^Machine: .+, \d+ cores, .*Node v\d+/m);
+    for (const key of FIGURE_KEYS) expect(stdout).toContain(`| \`${key}\` |`);
+
+    const figures = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(figures).sort()).toEqual([...FIGURE_KEYS].sort());
+    // Each figure a finite number (a cold figure minus its baseline may dip below 0 on a busy machine).
+    const notNumbers = FIGURE_KEYS.filter((key) => !Number.isFinite(figures[key]));
+    expect(notNumbers).toEqual([]);
+    // Requests are counted by the OSS fake: an ordinary message reads and writes its history.
+    expect(figures.oss_requests_per_message).toBeGreaterThan(0);
+  }, 60_000);
+});

@@ -1,0 +1,27 @@
+import path from 'node:path';
+import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
+import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
+import { startS3Fake, type S3Fake } from '../fakes/s3-server';
+import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
+import { captureStdout } from '../helpers/capture-logger';
+import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
+import { dingtalkSample } from '../helpers/fixtures';
+import { signedEvent } from '../helpers/signed-request';
+const DIST = path.resolve(__dirname, '../../dist');
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+const load = (name: string): Handler => { let h: Handler | undefined; jest.isolateModules(() => { h = (require(path.join(DIST, name, 'index.js')) as { handler: Handler }).handler; }); return h as Handler; };
+it('reply bundle through S3', async () => {
+  const KEYS = { accessKeyId: 'AKIAE2E0000000000000', secretAccessKey: 'e2e-secret-000000000000000000000000000' };
+  const s3: S3Fake = await startS3Fake({ bucket: 'e2e-s3', region: 'us-east-1', credentials: [KEYS] });
+  const openai: OpenAiFake = await startOpenAiFake({ apiKey: 'sk-e2e', models: ['gpt-4o-mini'] });
+  const sink: WebhookSink = await startWebhookSink();
+  let reply: Handler = async () => undefined;
+  const fc: FcApiFake = await startFcApiFake({ accountId: '1234567890123456', credentials: [STS_CREDENTIALS], functions: { 'dingtalk-llm-reply': { handler: (payload) => reply(payload, fcContext({ functionName: 'dingtalk-llm-reply' })) } } });
+  Object.assign(process.env, { DINGTALK_APP_SECRET: 'sec', REPLY_FUNCTION_NAME: 'dingtalk-llm-reply', FC_ENDPOINT: fc.url, OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: `${openai.url}/v1`, OPENAI_MODEL: 'gpt-4o-mini', S3_BUCKET: 'e2e-s3', S3_REGION: 'us-east-1', S3_ENDPOINT: s3.url, S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey, DINGTALK_WEBHOOK_HOSTS: '127.0.0.1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  const conversation = load('conversation'); reply = load('reply');
+  const body = dingtalkSample('text-1to1'); body.msgId = 'msg-s3-1'; body.createAt = Date.now(); body.sessionWebhookExpiredTime = Date.now() + 3600000; body.sessionWebhook = sink.webhookUrl('s'); body.text = { content: 'hello s3' };
+  const { stdout } = await captureStdout(async () => { await conversation(signedEvent({ secret: 'sec', body }), fcContext()); await fc.idle(); });
+  const delivered = await sink.waitForMessages(1);
+  console.log(JSON.stringify(delivered[0]?.body), JSON.stringify(s3.requests), stdout.split('\n').filter((l) => l.includes('reply.')).join('\n'));
+  await Promise.all([fc.close(), s3.close(), openai.close(), sink.close()]);
+});

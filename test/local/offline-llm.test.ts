@@ -1,0 +1,64 @@
+import { createOpenAiLlm } from '../../shared/adapters/openai-llm';
+import { LlmRefusedError } from '../../shared/errors';
+import { OFFLINE_MARK, OFFLINE_MODEL, offlineAnswer, startOfflineLlm, type OfflineLlm } from '../../local/offline-llm';
+
+describe('the offline responder', () => {
+  it('marks its answer, counts the earlier exchanges, quotes what the user said and echoes the question', () => {
+    const answer = offlineAnswer([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+      { role: 'user', content: 'I am Zhang San' },
+      { role: 'assistant', content: 'noted' },
+      { role: 'user', content: 'what did I say?' },
+    ]);
+    expect(answer.split('\n')[0]).toBe(OFFLINE_MARK);
+    expect(answer).toContain('I saw 2 earlier exchanges');
+    expect(answer).toContain('- "hi"\n- "I am Zhang San"');
+    expect(answer).toContain('A system prompt came with your question.');
+    expect(answer).toContain('You asked: "what did I say?"');
+  });
+
+  it('says when it saw no history, and answers the same prompt the same way', () => {
+    const prompt = [{ role: 'user', content: 'first' }];
+    expect(offlineAnswer(prompt)).toContain('I saw no earlier messages');
+    expect(offlineAnswer(prompt)).toBe(offlineAnswer(prompt));
+  });
+
+  it('shortens a long quote', () => {
+    const answer = offlineAnswer([{ role: 'user', content: 'x'.repeat(500) }]);
+    expect(answer).toContain(`"${'x'.repeat(200)}…"`);
+  });
+
+  describe('over HTTP, through the openai SDK the reply function uses', () => {
+    let llm: OfflineLlm;
+    beforeAll(async () => {
+      llm = await startOfflineLlm();
+    });
+    afterAll(() => llm.close());
+    const config = (apiKey: string) => ({ apiKey, baseURL: llm.baseURL, model: OFFLINE_MODEL, timeoutMs: 2000, maxRetries: 0 });
+
+    it('answers a chat completion', async () => {
+      const answer = await createOpenAiLlm(config(llm.apiKey)).complete([{ role: 'user', content: 'ping' }]);
+      expect(answer.model).toBe(OFFLINE_MODEL);
+      expect(answer.text).toContain('You asked: "ping"');
+      expect(answer.promptTokens).toBeGreaterThan(0);
+    });
+
+    it('refuses another key with 401, like a provider', async () => {
+      const failure = createOpenAiLlm(config('sk-wrong')).complete([{ role: 'user', content: 'ping' }]);
+      await expect(failure).rejects.toBeInstanceOf(LlmRefusedError);
+      await expect(failure).rejects.toMatchObject({ reason: 'auth', status: 401 });
+    });
+
+    it('lists its model and refuses malformed requests', async () => {
+      const headers = { authorization: `Bearer ${llm.apiKey}` };
+      const models = (await (await fetch(`${llm.baseURL}/models`, { headers })).json()) as { data: Array<{ id: string }> };
+      expect(models.data.map((model) => model.id)).toEqual([OFFLINE_MODEL]);
+      const bad = await fetch(`${llm.baseURL}/chat/completions`, { method: 'POST', headers, body: '{"messages":[]}' });
+      expect(bad.status).toBe(400);
+      const streamed = await fetch(`${llm.baseURL}/chat/completions`, { method: 'POST', headers, body: '{"stream":true,"messages":[{"role":"user","content":"x"}]}' });
+      expect(streamed.status).toBe(400);
+    });
+  });
+});
