@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--build | --no-build] [--profile DIR] [--check]`: measures
+ * `npm run bench [-- --quick] [--json FILE] [--build | --no-build] [--profile DIR] [--node-flag F] [--readme] [--check]`: measures
  * what the bot itself costs around the LLM (issue 5), on loopback against the local fakes, and prints the
  * machine and a table of figures with their goals.
  *
@@ -9,6 +9,8 @@
  *   `--no-build` never does (it only warns), for runs beside other work that reads dist/.
  * - `--profile DIR` runs every child with `node --cpu-prof` and leaves the profiles in DIR (timings then
  *   include the profiler's overhead).
+ * - `--node-flag F` (repeatable) passes a flag to every measured node process, e.g.
+ *   `--node-flag=--max-old-space-size=96` to see the reply within a small instance's heap.
  * - `--readme` rewrites the table in the README's "Performance and cost" section with this run.
  * - `--check` exits with 1 when a goal is missed.
  */
@@ -30,27 +32,29 @@ interface Args {
   json?: string;
   build: 'always' | 'never' | 'when-stale';
   profileDir?: string;
+  nodeFlags: string[];
   check: boolean;
   readme: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, build: 'when-stale', check: false, readme: false };
+  const args: Args = { quick: false, build: 'when-stale', check: false, readme: false, nodeFlags: [] };
   for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
+    const [arg, inline] = (argv[i] ?? '').split(/=(.*)/s) as [string, string | undefined];
     const value = (): string => {
-      const next = argv[(i += 1)];
-      if (next === undefined) throw new Error(`${String(arg)} needs a value`);
-      return path.resolve(next);
+      const next = inline ?? argv[(i += 1)];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
     };
     if (arg === '--quick') args.quick = true;
-    else if (arg === '--json') args.json = value();
+    else if (arg === '--json') args.json = path.resolve(value());
     else if (arg === '--build') args.build = 'always';
     else if (arg === '--no-build') args.build = 'never';
-    else if (arg === '--profile') args.profileDir = value();
+    else if (arg === '--profile') args.profileDir = path.resolve(value());
+    else if (arg === '--node-flag') args.nodeFlags.push(value());
     else if (arg === '--check') args.check = true;
     else if (arg === '--readme') args.readme = true;
-    else throw new Error(`unknown argument ${String(arg)} (see bench/main.ts)`);
+    else throw new Error(`unknown argument ${arg} (see bench/main.ts)`);
   }
   if (args.readme && args.quick) throw new Error('--readme takes a full run, not --quick');
   return args;
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
   console.log(`Machine: ${machineLine(machine)}`);
   if (args.build === 'always' || (args.build === 'when-stale' && distIsStale())) buildDist();
   else if (distIsStale()) console.warn('warning: dist/ is older than the sources; run `npm run build` for current figures');
+  if (args.nodeFlags.length > 0) console.log(`node flags of the measured processes: ${args.nodeFlags.join(' ')}`);
   if (args.profileDir !== undefined) console.warn(`profiling into ${args.profileDir}: timings include the profiler's overhead`);
   if (args.quick) console.warn('--quick: few repetitions, the timings are not stable');
 
@@ -75,7 +80,10 @@ async function main(): Promise<void> {
   const services = await startServices();
   let measured;
   try {
-    measured = await measure(services, plan, sizing, args.profileDir);
+    measured = await measure(services, plan, sizing, {
+      ...(args.profileDir !== undefined ? { profileDir: args.profileDir } : {}),
+      nodeFlags: args.nodeFlags,
+    });
   } finally {
     await services.close();
     rmSync(scratchDir, { recursive: true, force: true });

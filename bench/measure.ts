@@ -8,7 +8,7 @@ import type { FunctionSizing } from './s-yaml-sizing';
 import { perMessage } from './server-waits';
 import { BENCH, conversationEnv, handlerContext, replyEnv, type Services } from './services';
 import { mean, median, percentile, round } from './stats';
-import type { WarmResult } from './warm-driver';
+import type { WarmJob, WarmResult } from './warm-driver';
 import { Workload, type Plan } from './workload';
 
 /** Figures measured by running the bundles (the bundle sizes are read from dist/ by the caller). */
@@ -50,14 +50,14 @@ function expectCount(what: string, values: readonly unknown[], count: number): v
  */
 async function replyTasks(services: Services, events: Buffer[], options: ProcessOptions): Promise<Buffer[]> {
   const before = services.fc.invocations.length;
-  const run = await runWarm({ module: bundlePath('conversation'), events: events.map((e) => e.toString('base64')), context: CONVERSATION_CONTEXT }, options);
+  const run = await runWarm(warmJob(bundlePath('conversation'), events, CONVERSATION_CONTEXT), options);
   expectOutcomes('conversation (preparing reply tasks)', run, '200');
   const payloads = services.fc.invocations.slice(before).map((invocation) => invocation.payload);
   expectCount('async invocations', payloads, events.length);
   return payloads;
 }
 
-function warmJob(module: string, events: Buffer[], context: Record<string, unknown>): { module: string; events: string[]; context: Record<string, unknown> } {
+function warmJob(module: string, events: Buffer[], context: Record<string, unknown>): WarmJob {
   return { module, events: events.map((event) => event.toString('base64')), context };
 }
 
@@ -84,11 +84,10 @@ export async function measure(
   services: Services,
   plan: Plan,
   sizing: Record<string, FunctionSizing>,
-  profileDir?: string,
+  childOptions: Omit<ProcessOptions, 'env'> = {},
 ): Promise<{ figures: MeasuredFigures; details: Details }> {
-  const profile = profileDir !== undefined ? { profileDir } : {};
-  const conversation: ProcessOptions = { env: conversationEnv(services), ...profile };
-  const reply: ProcessOptions = { env: replyEnv(services, { HISTORY_LENGTH: String(plan.historyExchanges) }), ...profile };
+  const conversation: ProcessOptions = { env: conversationEnv(services), ...childOptions };
+  const reply: ProcessOptions = { env: replyEnv(services, { HISTORY_LENGTH: String(plan.historyExchanges) }), ...childOptions };
   const workload = new Workload(services.sink.webhookUrl('bench'));
   const alice = workload.sender('alice');
   const carol = workload.sender('carol');
@@ -134,7 +133,7 @@ export async function measure(
   const overhead = measuredRange(warm.durations.map((total, i) => total - (llmWaits[i] ?? 0) - (webhookWaits[i] ?? 0)));
   const billedReply = measuredRange(warm.durations.map((total, i) => total - (llmWaits[i] ?? 0)));
 
-  // 5. Cold starts, each kind in turn going first so drift over the run hits all three alike.
+  // 5. Cold starts, each kind in turn going first so drift over the run hits all kinds alike.
   const coldAcks = workload.questions(carol, plan.coldRounds, 60);
   const bare: ColdRun[] = [];
   const conversationCold: ColdRun[] = [];
@@ -143,7 +142,7 @@ export async function measure(
   for (let round = 0; round < plan.coldRounds; round += 1) {
     const ackEvent = coldAcks[round] as Buffer;
     const runs = [
-      async () => bare.push(await runCold(BARE_HANDLER, ackEvent, CONVERSATION_CONTEXT, { env: {}, ...profile })),
+      async () => bare.push(await runCold(BARE_HANDLER, ackEvent, CONVERSATION_CONTEXT, { env: {}, ...childOptions })),
       async () => conversationCold.push(await runCold(bundlePath('conversation'), ackEvent, CONVERSATION_CONTEXT, conversation)),
       async () => replyCold.push(await runCold(bundlePath('reply'), coldTasks[round] as Buffer, REPLY_CONTEXT, reply)),
       async () => shortCold.push(await runCold(bundlePath('reply'), shortColdTasks[round] as Buffer, REPLY_CONTEXT, reply)),
@@ -159,7 +158,7 @@ export async function measure(
   // 6. A long conversation under a small MAX_CONTEXT_TOKENS.
   const requestsBefore = services.openai.requests.length;
   const turnsEnv = replyEnv(services, { HISTORY_LENGTH: String(plan.historyExchanges), MAX_CONTEXT_TOKENS: String(plan.turnsMaxContextTokens) });
-  expectOutcomes('reply (long conversation)', await runWarm(warmJob(bundlePath('reply'), turnTasks, REPLY_CONTEXT), { ...profile, env: turnsEnv }), 'answered');
+  expectOutcomes('reply (long conversation)', await runWarm(warmJob(bundlePath('reply'), turnTasks, REPLY_CONTEXT), { ...childOptions, env: turnsEnv }), 'answered');
   const tokens = await promptTokens(services, requestsBefore);
   expectCount('LLM requests of the long conversation', tokens, turnTasks.length);
 

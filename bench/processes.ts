@@ -11,6 +11,8 @@ export interface ProcessOptions {
   env: Record<string, string>;
   /** When set, children run with `--cpu-prof` and write their profiles there. */
   profileDir?: string;
+  /** Extra node flags, e.g. `--max-old-space-size=96` to hold the heap to what a small FC instance has. */
+  nodeFlags?: string[];
 }
 
 /** What one cold run reported. */
@@ -41,7 +43,8 @@ export function scratchFile(name: string, content: string | Buffer): string {
 }
 
 function nodeArgs(options: ProcessOptions): string[] {
-  return options.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  const profile = options.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  return [...profile, ...(options.nodeFlags ?? [])];
 }
 
 function childEnv(options: ProcessOptions): Record<string, string> {

@@ -92,7 +92,8 @@ export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookS
     const errmsg = typeof data?.errmsg === 'string' ? `: ${data.errmsg.slice(0, 200)}` : '';
     const details = { errcode, status: response.status };
     if (THROTTLE_ERRCODES.includes(errcode)) {
-      throw new WebhookError('throttled', `DingTalk throttled the robot with errcode ${errcode}${errmsg}`, { ...details, retryable: true });
+      const message = `DingTalk throttled the robot with errcode ${errcode}${errmsg}`;
+      throw new WebhookError('throttled', message, { ...details, retryable: true });
     }
     if (errcode === ERRCODE_MESSAGE_TOO_LONG) {
       throw new WebhookError('too-long', `DingTalk refused the message as too long (errcode ${errcode})${errmsg}`, details);

@@ -71,7 +71,8 @@ function expectNumbered(parts: readonly string[]): void {
 function prose(count: number, chars: number): string {
   const sentence = 'The quick brown fox jumps over the lazy dog while the robot keeps answering.';
   const lines = Math.ceil(chars / (sentence.length + 1));
-  return Array.from({ length: count }, (_, i) => `Paragraph ${i + 1}.\n${Array(lines).fill(sentence).join('\n')}`).join('\n\n');
+  const paragraph = (i: number) => `Paragraph ${i + 1}.\n${Array(lines).fill(sentence).join('\n')}`;
+  return Array.from({ length: count }, (_, i) => paragraph(i)).join('\n\n');
 }
 
 describe(guarantee('Long answers'), () => {
@@ -97,7 +98,8 @@ describe(guarantee('Long answers'), () => {
     expect(parts.length).toBeGreaterThan(1);
     expectWithinBudgets(parts);
     expectNumbered(parts);
-    for (const part of parts) expect(withoutNumbering(part)).toMatch(/^Paragraph \d+\.\n[^]*dog while the robot keeps answering\.$/);
+    const wholeParagraphs = /^Paragraph \d+\.\n[^]*dog while the robot keeps answering\.$/;
+    for (const part of parts) expect(withoutNumbering(part)).toMatch(wholeParagraphs);
     expect(content(joined(parts))).toBe(content(answer));
   });
 
@@ -228,17 +230,25 @@ describe(guarantee('Long answers'), () => {
       fc.constantFrom('a'.repeat(300), '字'.repeat(500), '😀'.repeat(200)),
     );
     const separator = fc.constantFrom(' ', ' ', ' ', '. ', '\n', '\n\n', '\n\n\n', '\t');
-    const paragraph = fc.array(fc.tuple(word, separator), { minLength: 1, maxLength: 60 }).map((pairs) => pairs.flat().join(''));
+    const paragraph = fc
+      .array(fc.tuple(word, separator), { minLength: 1, maxLength: 60 })
+      .map((pairs) => pairs.flat().join(''));
     const codeBlock = fc
       .tuple(
         fc.constantFrom('', 'ts', 'python', 'bash'),
-        fc.array(fc.oneof(paragraph.map((p) => p.replace(/\n/g, ' ')), fc.constant('')), { minLength: 1, maxLength: 80 }),
+        fc.array(fc.oneof(paragraph.map((p) => p.replace(/\n/g, ' ')), fc.constant('')), {
+          minLength: 1,
+          maxLength: 80,
+        }),
         // A closing fence may be longer than the opening one.
         fc.constantFrom('```', '````', '```  '),
       )
       .map(([lang, lines, close]) => ['```' + lang, ...lines.map((line) => `  ${line}`), close].join('\n'));
     const answer = fc
-      .array(fc.oneof({ weight: 3, arbitrary: paragraph }, { weight: 1, arbitrary: codeBlock }), { minLength: 1, maxLength: 25 })
+      .array(fc.oneof({ weight: 3, arbitrary: paragraph }, { weight: 1, arbitrary: codeBlock }), {
+        minLength: 1,
+        maxLength: 25,
+      })
       .map((blocks) => blocks.join('\n\n'));
     const budgets = fc.record({
       maxChars: fc.integer({ min: 300, max: 2_000 }),
