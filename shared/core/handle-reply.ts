@@ -1,5 +1,6 @@
 import { describeError, InvalidTaskError, LlmRefusedError, RetryLaterError, StorageError, WebhookError } from '../errors';
 import { formatReply } from '../dingtalk/outgoing';
+import { MAX_PART_CHARS, splitAnswer } from '../dingtalk/split-answer';
 import { checkWebhookUrl, redactWebhookUrl } from '../dingtalk/webhook-url';
 import { localDay, type Admission } from '../history/daily-usage';
 import { ExchangeLog } from '../history/exchange-log';
@@ -9,14 +10,14 @@ import type { Clock, LlmAnswer, LlmClient, LogFields, Logger, WebhookSender } fr
 import { isAllowed } from './access';
 import { HELP_TEXT, parseCommand } from './commands';
 import { planPrompt } from './prompt';
-import { parseReplyTask, truncateText, type ReplyTask } from './reply-task';
+import { parseReplyTask, type ReplyTask } from './reply-task';
 import { dailyLimitMessage, llmFailureMessage, USER_MESSAGES } from './user-messages';
 
-/** DingTalk refuses a message over 20,000 bytes; this leaves room for the title, the @mention and JSON. */
-export const MAX_REPLY_BYTES = 18_000;
-
-/** Appended to an answer cut to fit DingTalk's message limit. */
-export const ANSWER_CUT_NOTE = '\n\n…（回答过长，已截断 / the answer was too long for DingTalk and has been cut）';
+/**
+ * Pause between the parts of a long answer: DingTalk throttles a robot beyond about 20 messages a
+ * minute (errcode 130101), so parts go out no faster than that.
+ */
+export const PART_INTERVAL_MS = 3_000;
 
 /** How long a claim may be held before another run may take it over, when FC does not say (its timeout). */
 export const DEFAULT_CLAIM_LEASE_MS = 180_000;
@@ -61,7 +62,11 @@ export interface ReplyDeps {
   logger: Logger;
   loadTokenCounter: () => Promise<TokenCounter>;
   invocation?: InvocationInfo;
+  /** Waits between the parts of a long answer. Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const timerSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How a reply ended; logged as `outcome`. `retry` is thrown (as `RetryLaterError`), never returned. */
 export type ReplyOutcome =
@@ -117,21 +122,31 @@ class Reply {
   }
 
   /**
-   * Posts to the session webhook. A failure is logged and reported as the outcome; only when nothing
-   * reached the user and a retry can help (DingTalk unreachable) does it throw `RetryLaterError`.
+   * Posts to the session webhook, a long answer in numbered parts (in order, paced to DingTalk's rate
+   * limit, stopping at the first failure). A failure is logged and reported as the outcome; only when
+   * nothing reached the user and a retry can help (DingTalk unreachable or throttling) does it throw
+   * `RetryLaterError`.
    */
   async send(text: string, outcome: ReplyOutcome): Promise<ReplyOutcome> {
-    const fitted = truncateText(text, MAX_REPLY_BYTES, ANSWER_CUT_NOTE);
-    if (fitted.truncated) this.fields.answerCut = true;
-    const message = formatReply(fitted.text, this.task);
+    const staffId = this.task.conversationType === '2' ? this.task.senderStaffId : undefined;
+    const mention = staffId !== undefined ? `@${staffId}\n\n` : '';
+    const { parts, truncated } = splitAnswer(text, { maxChars: MAX_PART_CHARS - mention.length });
+    if (truncated) this.fields.answerCut = true;
+    if (parts.length > 1) this.fields.parts = parts.length;
+    const sleep = this.deps.sleep ?? timerSleep;
+    let sent = 0;
     try {
-      await this.timed('webhook', () => this.deps.webhook.send(this.task.sessionWebhook, message));
+      for (const part of parts) {
+        if (sent > 0) await sleep(PART_INTERVAL_MS);
+        await this.timed('webhook', () => this.deps.webhook.send(this.task.sessionWebhook, formatReply(part, this.task)));
+        sent += 1;
+      }
       return outcome;
     } catch (error) {
-      if (error instanceof WebhookError && error.retryable) {
+      if (sent === 0 && error instanceof WebhookError && error.retryable) {
         throw new RetryLaterError('webhook-unreachable', `the answer could not be posted: ${error.message}`, { cause: error });
       }
-      this.log.error('reply.webhook_failed', { error: describeError(error), intended: outcome });
+      this.log.error('reply.webhook_failed', { error: describeError(error), intended: outcome, partsSent: sent, parts: parts.length });
       if (error instanceof WebhookError && error.reason === 'expired') return 'webhook_expired';
       return 'webhook_failed';
     }

@@ -30,7 +30,8 @@ export const MAX_PART_BYTES = 16_000;
 export const MAX_PARTS = 8;
 
 /** Ends the last part when the answer needed more than `maxParts` parts. Bilingual like the other user texts. */
-export const PARTS_CUT_NOTE = '…（回答过长，其余部分已省略 / the answer was too long for DingTalk; the rest has been cut）';
+export const PARTS_CUT_NOTE =
+  '…（回答过长，其余部分已省略 / the answer was too long for DingTalk; the rest has been cut）';
 
 /** Budgets of {@link splitAnswer}; every field defaults to the constant of the same meaning. */
 export interface SplitAnswerOptions {
@@ -74,8 +75,10 @@ interface Budget {
   footerReserve: string;
 }
 
-/** A part may not be shorter than this share of what would fit just to cut at a nicer boundary: a third keeps
- * paragraphs whole without doubling the number of parts. */
+/**
+ * A part may not be shorter than this share of what would fit just to cut at a nicer boundary: a third keeps
+ * paragraphs whole without doubling the number of parts.
+ */
 const MIN_FILL = 1 / 3;
 
 /** Longest language tag carried over when a code fence is reopened. */

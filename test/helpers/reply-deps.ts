@@ -17,7 +17,7 @@ export const SAMPLE_WEBHOOK = 'https://oapi.dingtalk.com/robot/sendBySession?ses
 export const DEFAULT_REPLY_SETTINGS: ReplySettings = {
   systemPrompt: '',
   historyLength: 5,
-  maxContextTokens: 6000,
+  maxContextTokens: 16000,
   webhookHosts: ['oapi.dingtalk.com'],
   allowedUsers: [],
   allowedConversations: [],
@@ -43,6 +43,8 @@ export function replySetup(options: ReplySetupOptions = {}) {
   const webhook = new RecordingWebhook();
   const logs = captureLogger();
   const loadTokenCounter = jest.fn(async () => utf8ByteBound);
+  /** The pauses the reply asked for between the parts of a long answer (none really happen). */
+  const sleeps: number[] = [];
   const deps: ReplyDeps = {
     settings: { ...DEFAULT_REPLY_SETTINGS, ...options.settings },
     history: new ExchangeLog(store, 'history/', logs.logger),
@@ -52,6 +54,7 @@ export function replySetup(options: ReplySetupOptions = {}) {
     clock,
     logger: logs.logger,
     loadTokenCounter,
+    sleep: async (ms) => void sleeps.push(ms),
   };
   let sequence = 0;
   /** A task for `text` from the 1:1 sample (or `sample`), each with its own msgId and a later createAt. */
@@ -64,5 +67,5 @@ export function replySetup(options: ReplySetupOptions = {}) {
     if (sample.startsWith('text')) body.text = { content: text };
     return encodeReplyTask({ ...toReplyTask(parseIncomingMessage(body), clock.now()), ...overrides });
   };
-  return { clock, store, llm, webhook, logs, deps, task, loadTokenCounter };
+  return { clock, store, llm, webhook, logs, deps, task, loadTokenCounter, sleeps };
 }

@@ -226,7 +226,7 @@ describe(guarantee('Faults: webhook'), () => {
 
   it('reports a message DingTalk refuses with an errcode (too long, too fast) as webhook_failed, without a retry', async () => {
     const { deps, task, webhook, logs } = replySetup();
-    webhook.failWith = new WebhookError('errcode', 'DingTalk refused the message with errcode 460101', { errcode: 460101 });
+    webhook.failWith = new WebhookError('too-long', 'DingTalk refused the message as too long (errcode 460101)', { errcode: 460101 });
     await expect(handleReply(task('Q'), invocation(deps, 'req-1'))).resolves.toBe('webhook_failed');
     expect(logs.find('reply.webhook_failed')).toMatchObject({ error: { errcode: 460101 } });
   });
