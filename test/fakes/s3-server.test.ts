@@ -5,7 +5,10 @@ import {
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
 } from '@aws-sdk/client-s3';
+import type { FinalizeRequestMiddleware } from '@smithy/types';
 import { startS3Fake, type S3Fake } from './s3-server';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -31,6 +34,9 @@ function client(overrides: Partial<S3ClientConfig> = {}): S3Client {
   clients.push(made);
   return made;
 }
+
+/** A middleware around the client's signing step, for tampering with a request. */
+type Middleware = FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes>;
 
 /** The error `promise` rejects with, as `{ name, status }`. */
 async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
@@ -64,20 +70,21 @@ describe('the S3 fake (s3rver behind a checking front)', () => {
     expect(await failure(client({ credentials: { ...KEY, accessKeyId: 'AKIAUNKNOWN' } }).send(put('k', 'x')))).toEqual({ name: 'InvalidAccessKeyId', status: 403 });
     expect(await failure(client({ region: 'us-east-1' }).send(put('k', 'x')))).toEqual({ name: 'AuthorizationHeaderMalformed', status: 400 });
     expect(await failure(client({ systemClockOffset: -60 * 60 * 1000 }).send(put('k', 'x')))).toEqual({ name: 'RequestTimeTooSkewed', status: 403 });
-    const { sessionToken: _dropped, ...withoutToken } = TEMPORARY;
+    const withoutToken = { accessKeyId: TEMPORARY.accessKeyId, secretAccessKey: TEMPORARY.secretAccessKey };
     expect(await failure(client({ credentials: withoutToken }).send(put('k', 'x')))).toEqual({ name: 'AccessDenied', status: 403 });
     expect(s3.requests.every((request) => request.status >= 400)).toBe(true);
   });
 
   it('refuses a request changed after signing: another body, another key', async () => {
     const tampering = client();
+    const tamper: Middleware = (next) => async (args) => {
+      const request = args.request as { body: unknown; path: string };
+      if (request.path.endsWith('/body')) request.body = Buffer.from('evil!');
+      if (request.path.endsWith('/path')) request.path = request.path.replace(/path$/, 'other');
+      return next(args);
+    };
     tampering.middlewareStack.addRelativeTo(
-      (next) => async (args) => {
-        const request = args.request as { body: unknown; path: string };
-        if (request.path.endsWith('/body')) request.body = Buffer.from('evil!');
-        if (request.path.endsWith('/path')) request.path = request.path.replace(/path$/, 'other');
-        return next(args);
-      },
+      tamper,
       { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'tamperAfterSigning' },
     );
     expect(await failure(tampering.send(put('t/body', 'good!')))).toEqual({ name: 'XAmzContentSHA256Mismatch', status: 400 });
@@ -113,12 +120,13 @@ describe('the S3 fake (s3rver behind a checking front)', () => {
 
   it('requires an integrity header on DeleteObjects and refuses more than 1000 keys', async () => {
     const withoutChecksum = client();
+    const dropChecksum: Middleware = (next) => async (args) => {
+      const headers = (args.request as { headers: Record<string, string> }).headers;
+      for (const name of Object.keys(headers)) if (/^(content-md5|x-amz-checksum-|x-amz-sdk-checksum-)/.test(name)) delete headers[name];
+      return next(args);
+    };
     withoutChecksum.middlewareStack.addRelativeTo(
-      (next) => async (args) => {
-        const headers = (args.request as { headers: Record<string, string> }).headers;
-        for (const name of Object.keys(headers)) if (/^(content-md5|x-amz-checksum-|x-amz-sdk-checksum-)/.test(name)) delete headers[name];
-        return next(args);
-      },
+      dropChecksum,
       { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'dropChecksum' },
     );
     const objects = (count: number) => Array.from({ length: count }, (_unused, index) => ({ Key: `d/${index}` }));

@@ -70,7 +70,8 @@ async function s3Store(secretAccessKey: string) {
       credentials: { ...S3_KEY, secretAccessKey },
       timeoutMs: 5000,
       maxAttempts: 2,
-      conflictRetryDelaysMs: [20, 50, 100, 200, 400],
+      // Generous: under a busy test run the winning write can take a while.
+      conflictRetryDelaysMs: [25, 50, 100, 200, 400, 800, 1600],
     }),
     secrets: [secretAccessKey, S3_KEY.sessionToken],
     cleanup: () => s3.close(),
