@@ -170,12 +170,13 @@ describe(guarantee('Session webhook allowlist'), () => {
   }
 
   it('the harness sees a post to an allowed host, whatever the case of its name (the control)', async () => {
-    for (const url of ['https://OAPI.DINGTALK.COM/robot/sendBySession?session=s1', 'https://oapi.DingTalk.com:443/robot/sendBySession?session=s2']) {
-      const { connections, llm } = await replyTo(url);
+    // A reserved name (RFC 2606) in the allowlist: were the proxy ever ignored, DNS fails and nothing leaves.
+    for (const url of ['https://BOT.EXAMPLE/robot/sendBySession?session=s1', 'https://Bot.Example:443/robot/sendBySession?session=s2']) {
+      const { connections, llm } = await replyTo(url, ['bot.example']);
       expect(connections).toBe(1);
       expect(llm.prompts).toHaveLength(1);
     }
-    expect(catchAll.arrivals.filter((line) => line === 'CONNECT oapi.dingtalk.com:443')).toHaveLength(2);
+    expect(catchAll.arrivals.filter((line) => line === 'CONNECT bot.example:443')).toHaveLength(2);
   });
 
   it('the harness sees a post to an allowed loopback webhook, which answers (the control)', async () => {
