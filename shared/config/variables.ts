@@ -125,8 +125,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'MAX_CONTEXT_TOKENS',
     usedBy: ['reply'],
-    default: '6000',
-    description: 'Upper bound of prompt tokens; the oldest exchanges are left out to stay under it.',
+    default: '16000',
+    description:
+      'Upper bound of prompt tokens; the oldest exchanges are left out to stay under it. The default suits the 32K-or-larger context of the OpenAI, Qwen, DeepSeek, GLM and Gemini models; set it lower for a model with a smaller window (e.g. 6000 for an 8K Ollama model).',
   },
   {
     name: 'HISTORY_DIR',

@@ -35,7 +35,7 @@ const EXPECTED_DEFAULTS: Record<string, string | undefined> = {
   LLM_MAX_RETRIES: '2',
   SYSTEM_PROMPT: '',
   HISTORY_LENGTH: '5',
-  MAX_CONTEXT_TOKENS: '6000',
+  MAX_CONTEXT_TOKENS: '16000',
   OSS_BUCKET: '',
   OSS_REGION: '',
   OSS_ENDPOINT: '',
@@ -277,6 +277,14 @@ describe('s.yaml', () => {
     expect(Array.isArray(config.methods) ? [...config.methods].sort() : config.methods).toEqual(['GET', 'POST']);
     expect(config.disableURLInternet).toBe(false);
     expect(Object.keys(config).filter((key) => !propertyNames(definition('IHttpTriggerConfig')).includes(key))).toEqual([]);
+  });
+
+  it('reply memory holds the tokenizer-loaded peak that `npm run bench` measured (~125 MB) with a third to spare', () => {
+    const memory = numberProp(withSamples, 'reply', 'memorySize');
+    expect(memory % 64).toBe(0);
+    expect(memory).toBeGreaterThanOrEqual(125 * 1.33);
+    // A size above the next step would only raise the bill: compute is billed per GB-second of the LLM wait.
+    expect(memory).toBeLessThanOrEqual(256);
   });
 
   it('reply has no trigger, async task mode (so FC dedupes task ids) and bounded async retries', () => {

@@ -99,7 +99,7 @@ describe('loadReplyConfig', () => {
       llm: { apiKey: API_KEY, baseURL: 'https://api.openai.com/v1', model: 'gpt-4o-mini', timeoutMs: 45_000, maxRetries: 2 },
       systemPrompt: '',
       historyLength: 5,
-      maxContextTokens: 6000,
+      maxContextTokens: 16000,
       history: { kind: 'oss', bucket: 'bot-state', prefix: 'history/' },
       webhookHosts: ['oapi.dingtalk.com'],
       webhookTimeoutMs: 10_000,
@@ -216,14 +216,20 @@ describe('loadReplyConfig', () => {
     });
   });
 
-  it('refuses OSS_BUCKET and S3_BUCKET together, a bad S3_FORCE_PATH_STYLE and an unknown TZ', () => {
+  it('refuses OSS_BUCKET and S3_BUCKET together, a bad S3_FORCE_PATH_STYLE and an unknown TZ under a daily limit', () => {
     const error = configError(() =>
-      loadReplyConfig({ ...REPLY_ENV, S3_BUCKET: 'other', S3_FORCE_PATH_STYLE: 'yes', TZ: 'Mars/Olympus' }),
+      loadReplyConfig({ ...REPLY_ENV, S3_BUCKET: 'other', S3_FORCE_PATH_STYLE: 'yes', TZ: 'Mars/Olympus', DAILY_MESSAGE_LIMIT: '20' }),
     );
     expect(error.message).toContain('OSS_BUCKET and S3_BUCKET are both set');
     expect(error.message).toContain('TZ must be an IANA time zone such as Asia/Shanghai (got "Mars…" (12 characters))');
     const pathStyle = configError(() => loadReplyConfig({ OPENAI_API_KEY: API_KEY, S3_BUCKET: 'b-1', S3_FORCE_PATH_STYLE: 'yes' }));
     expect(pathStyle.message).toContain('S3_FORCE_PATH_STYLE must be true or false');
+  });
+
+  it('leaves TZ unchecked without a daily limit, where nothing reads it (saves building a time-zone formatter per cold start)', () => {
+    expect(loadReplyConfig({ ...REPLY_ENV, TZ: 'Mars/Olympus' }).access.timeZone).toBe('Mars/Olympus');
+    expect(loadReplyConfig({ ...REPLY_ENV, TZ: 'Asia/Shanghai', DAILY_MESSAGE_LIMIT: '5' }).access.timeZone).toBe('Asia/Shanghai');
+    expect(loadReplyConfig(REPLY_ENV).access.timeZone).toBe('Asia/Shanghai');
   });
 
   it('lists every problem at once', () => {
