@@ -188,6 +188,19 @@ class Reply {
     }
   }
 
+  /** The user's recent exchanges without this message; a store that cannot be read gives none. */
+  async loadContext(exchangeId: string): Promise<Exchange[]> {
+    const { history, settings } = this.deps;
+    try {
+      return await this.timed('history', () => history.loadRecent(this.key, settings.historyLength, { exclude: exchangeId }));
+    } catch (error) {
+      // Better an answer without context than none: the log says the history was not read.
+      this.log.warn('reply.history_unavailable', { error: describeError(error) });
+      this.fields.historyUnavailable = true;
+      return [];
+    }
+  }
+
   /** Saves the exchange; a failure is logged and the answer still goes out. */
   async save(exchange: Exchange, context: readonly Exchange[], posted?: boolean): Promise<boolean> {
     try {
@@ -229,6 +242,8 @@ class Reply {
     }
 
     const exchangeId = ExchangeLog.exchangeId(this.task.createdAt, this.task.msgId);
+    // The history read does not depend on the claim: both go out together, saving a round trip.
+    const recent = this.loadContext(exchangeId);
     const claim = await this.claim(exchangeId);
     switch (claim.kind) {
       case 'answered':
@@ -247,14 +262,7 @@ class Reply {
         if (claim.tookOver) this.fields.tookOver = true;
     }
 
-    let context: Exchange[] = [];
-    try {
-      context = await this.timed('history', () => history.loadRecent(this.key, settings.historyLength, { exclude: exchangeId }));
-    } catch (error) {
-      // Better an answer without context than none: the log says the history was not read.
-      this.log.warn('reply.history_unavailable', { error: describeError(error) });
-      this.fields.historyUnavailable = true;
-    }
+    const context = await recent;
     const plan = await this.timed('prompt', () =>
       planPrompt(
         {
