@@ -114,34 +114,27 @@ async function bundle(name) {
   const bytes = result.metafile.outputs[path.relative(root, outfile)]?.bytes ?? 0;
   console.log(`dist/${name}/index.js ${(bytes / 1024).toFixed(1)} KB`);
   if (name === 'reply') {
-    const tokenizerFile = path.join(root, 'dist', name, TOKENIZER_FILE);
-    await build({
-      stdin: { contents: tokenizerSource(), resolveDir: root, loader: 'js' },
-      outfile: tokenizerFile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      minify: true,
-      legalComments: 'none',
-      logLevel: 'warning',
-    });
-    console.log(`dist/${name}/${TOKENIZER_FILE} (loaded on first use)`);
-    const s3 = await build({
-      stdin: { contents: `module.exports = require(${JSON.stringify(S3_SDK)});`, resolveDir: root, loader: 'js' },
-      outfile: path.join(root, 'dist', name, S3_SDK_FILE),
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      minify: true,
-      legalComments: 'none',
-      metafile: true,
-      logLevel: 'warning',
-    });
-    const s3Bytes = Object.values(s3.metafile.outputs)[0]?.bytes ?? 0;
-    console.log(`dist/${name}/${S3_SDK_FILE} ${(s3Bytes / 1024).toFixed(1)} KB (loaded only with S3_BUCKET)`);
+    await bundleBeside(name, TOKENIZER_FILE, tokenizerSource(), 'loaded on first use');
+    await bundleBeside(name, S3_SDK_FILE, `module.exports = require(${JSON.stringify(S3_SDK)});`, 'loaded only with S3_BUCKET');
   }
+}
+
+/** Bundles `source` into dist/<name>/<file>, a module the function requires lazily from beside its bundle. */
+async function bundleBeside(name, file, source, when) {
+  const result = await build({
+    stdin: { contents: source, resolveDir: root, loader: 'js' },
+    outfile: path.join(root, 'dist', name, file),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const bytes = Object.values(result.metafile.outputs)[0]?.bytes ?? 0;
+  console.log(`dist/${name}/${file} ${(bytes / 1024).toFixed(1)} KB (${when})`);
 }
 
 /** Entry points of the laptop tools under local/ (npm start, npm run chat, npm run doctor). */

@@ -10,6 +10,7 @@ import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
 import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
+import { bundleEnv } from '../helpers/bundle-env';
 import { captureStdout } from '../helpers/capture-logger';
 import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
@@ -48,16 +49,7 @@ function loadBundle(name: string): Handler {
 
 function env(): Record<string, string> {
   return {
-    DINGTALK_APP_SECRET: SECRET,
-    REPLY_FUNCTION_NAME: REPLY,
-    FC_ENDPOINT: fc.url,
-    OPENAI_API_KEY: API_KEY,
-    OPENAI_BASE_URL: `${openai.url}/v1`,
-    OPENAI_MODEL: 'gpt-4o-mini',
-    OSS_BUCKET: BUCKET,
-    OSS_REGION: 'cn-hangzhou',
-    OSS_ENDPOINT: oss.url,
-    DINGTALK_WEBHOOK_HOSTS: '127.0.0.1',
+    ...bundleEnv({ appSecret: SECRET, apiKey: API_KEY, replyFunctionName: REPLY, bucket: BUCKET, fcUrl: fc.url, openAiUrl: openai.url, ossUrl: oss.url }),
     SYSTEM_PROMPT: 'You are a helpful assistant.',
   };
 }

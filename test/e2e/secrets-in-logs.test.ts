@@ -14,6 +14,7 @@ import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
 import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
+import { bundleEnv } from '../helpers/bundle-env';
 import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { guarantee } from '../helpers/guarantee';
@@ -65,16 +66,7 @@ function baseEnv(level: Level): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     LOG_LEVEL: level,
-    DINGTALK_APP_SECRET: APP_SECRET,
-    REPLY_FUNCTION_NAME: REPLY,
-    FC_ENDPOINT: fc.url,
-    OPENAI_API_KEY: API_KEY,
-    OPENAI_BASE_URL: `${openai.url}/v1`,
-    OPENAI_MODEL: 'gpt-4o-mini',
-    OSS_BUCKET: BUCKET,
-    OSS_REGION: 'cn-hangzhou',
-    OSS_ENDPOINT: oss.url,
-    DINGTALK_WEBHOOK_HOSTS: '127.0.0.1',
+    ...bundleEnv({ appSecret: APP_SECRET, apiKey: API_KEY, replyFunctionName: REPLY, bucket: BUCKET, fcUrl: fc.url, openAiUrl: openai.url, ossUrl: oss.url }),
   };
 }
 

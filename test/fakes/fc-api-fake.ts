@@ -8,6 +8,7 @@
  * request that the real service would accept reaches the function handler.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { fcStringToSign } from '../../local/fc-signature';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   BodyTooLargeError,
@@ -228,18 +229,8 @@ export async function startFcApiFake(options: FcApiFakeOptions): Promise<FcApiFa
       }
     }
 
-    const fcHeaders = Object.entries(flatHeaders(req))
-      .filter(([name]) => name.startsWith('x-fc-'))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, value]) => `${name}:${value}\n`)
-      .join('');
-    const stringToSign = [
-      req.method ?? '',
-      contentMd5 ?? '',
-      headerValue(req, 'content-type') ?? '',
-      date,
-      `${fcHeaders}${rawPath}`,
-    ].join('\n');
+    // The string FC signs, as the local FC endpoint builds it (one definition of FC's scheme).
+    const stringToSign = fcStringToSign({ method: req.method ?? '', path: rawPath, headers: flatHeaders(req), body });
     const expected = createHmac('sha256', credential.accessKeySecret).update(stringToSign, 'utf8').digest('base64');
     if (!constantTimeEqual(signature, expected)) {
       throw new FcError(

@@ -3,14 +3,14 @@
  *
  * The fakes stand in for cloud services (Function Compute, OSS, an OpenAI-compatible API and the
  * DingTalk session webhook) during integration tests. They only ever listen on 127.0.0.1 with an
- * ephemeral port, and only use Node built-ins.
+ * ephemeral port, on the same small HTTP layer as the local tools (`local/http-util.ts`).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { listen, sendJson } from '../../local/http-util';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * Handles one request. It must answer `res` itself; a rejected promise is turned into a plain
+ * Handles one request. It must answer `res` itself; a rejected promise is turned into a JSON
  * 500 by {@link listenOnLoopback} so that a bug in a fake never leaves a client hanging.
  */
 export type FakeRequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -34,40 +34,8 @@ export interface LoopbackServer {
  * Starts `handler` on 127.0.0.1 with port 0 (an ephemeral port), so tests never collide and never
  * leave the loopback interface.
  */
-export async function listenOnLoopback(handler: FakeRequestHandler): Promise<LoopbackServer> {
-  const server = createServer((req, res) => {
-    handler(req, res).catch((err: unknown) => {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-      }
-      if (!res.writableEnded) {
-        res.end(`fake server error: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
-  return {
-    server,
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close(): Promise<void> {
-      if (!closing) {
-        closing = new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-      }
-      return closing;
-    },
-  };
+export function listenOnLoopback(handler: FakeRequestHandler): Promise<LoopbackServer> {
+  return listen(handler);
 }
 
 /** Raised by {@link readBody} when a body exceeds the limit given. */
@@ -140,20 +108,7 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /** Sends a JSON body with `content-type: application/json; charset=utf-8`. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(payload.length),
-    ...headers,
-  });
-  res.end(payload);
-}
+export { sendJson };
 
 /** Sends an XML document with `content-type: application/xml`. */
 export function sendXml(

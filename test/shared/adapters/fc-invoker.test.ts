@@ -15,7 +15,8 @@ describe('createFcInvoker (real @alicloud/fc2 against the FC API fake)', () => {
     fc = await startFcApiFake({
       accountId: ACCOUNT,
       credentials: [STS_CREDENTIALS],
-      functions: { 'dingtalk-llm-reply': { handler: async (payload) => void received.push(payload) } },
+      // As s.yaml deploys reply: async task mode, so FC dedupes x-fc-async-task-id.
+      functions: { 'dingtalk-llm-reply': { asyncTask: true, handler: async (payload) => void received.push(payload) } },
     });
   });
   afterEach(() => fc.close());
@@ -94,46 +95,26 @@ describe('createFcInvoker (real @alicloud/fc2 against the FC API fake)', () => {
     });
     await expect(lost.invoke('{}')).rejects.toThrow(/FC_ACCOUNT_ID and FC_REGION/);
   });
-});
 
-describe(guarantee('Exactly one answer per message'), () => {
-  let fc: FcApiFake;
-  const received: Buffer[] = [];
-
-  beforeEach(async () => {
-    received.length = 0;
-    fc = await startFcApiFake({
-      accountId: ACCOUNT,
-      credentials: [STS_CREDENTIALS],
-      functions: { 'dingtalk-llm-reply': { asyncTask: true, handler: async (payload) => void received.push(payload) } },
-    });
-  });
-  afterEach(() => fc.close());
-
-  const invoker = () =>
-    createFcInvoker({
-      functionName: 'dingtalk-llm-reply',
-      endpoint: fc.url,
-      target: () => ({ accountId: ACCOUNT, region: 'cn-hangzhou', credentials: STS_CREDENTIALS }),
+  describe(guarantee('Exactly one answer per message'), () => {
+    it('sends the task id, and a second invocation with the same id resolves as a duplicate that FC refused with 409', async () => {
+      const first = await invoker().invoke('{"n":1}', { taskId: 'mABC_def-1' });
+      const second = await invoker().invoke('{"n":2}', { taskId: 'mABC_def-1' });
+      await fc.idle();
+      expect(first.duplicate).toBeUndefined();
+      expect(second).toEqual({ duplicate: true });
+      expect(fc.requests.map((request) => request.status)).toEqual([202, 409]);
+      expect(received.map((payload) => payload.toString('utf8'))).toEqual(['{"n":1}']);
+      expect(fc.invocations[0]?.taskId).toBe('mABC_def-1');
     });
 
-  it('sends the task id, and a second invocation with the same id resolves as a duplicate that FC refused with 409', async () => {
-    const first = await invoker().invoke('{"n":1}', { taskId: 'mABC_def-1' });
-    const second = await invoker().invoke('{"n":2}', { taskId: 'mABC_def-1' });
-    await fc.idle();
-    expect(first.duplicate).toBeUndefined();
-    expect(second).toEqual({ duplicate: true });
-    expect(fc.requests.map((request) => request.status)).toEqual([202, 409]);
-    expect(received.map((payload) => payload.toString('utf8'))).toEqual(['{"n":1}']);
-    expect(fc.invocations[0]?.taskId).toBe('mABC_def-1');
-  });
+    it('fails on a 409 when it sent no task id: that conflict is not a known task', async () => {
+      fc.failNext(409, 'ConcurrentUpdateError');
+      await expect(invoker().invoke('{}')).rejects.toMatchObject({ status: 409, code: 'ConcurrentUpdateError' });
+    });
 
-  it('fails on a 409 when it sent no task id: that conflict is not a known task', async () => {
-    fc.failNext(409, 'ConcurrentUpdateError');
-    await expect(invoker().invoke('{}')).rejects.toMatchObject({ status: 409, code: 'ConcurrentUpdateError' });
-  });
-
-  it('fails with InvokeError when FC refuses a malformed task id', async () => {
-    await expect(invoker().invoke('{}', { taskId: 'bad id with spaces' })).rejects.toMatchObject({ status: 400 });
+    it('fails with InvokeError when FC refuses a malformed task id', async () => {
+      await expect(invoker().invoke('{}', { taskId: 'bad id with spaces' })).rejects.toMatchObject({ status: 400 });
+    });
   });
 });
