@@ -51,8 +51,11 @@ export class InvokeError extends BotError {
 /** Why the LLM provider refused: retrying the same request will not help. */
 export type LlmRefusalReason = 'auth' | 'model' | 'request' | 'filtered' | 'empty';
 
-/** Why the provider could not be reached or did not finish: a later retry may help. */
-export type LlmUnavailableReason = 'timeout' | 'network' | 'rate-limit' | 'server';
+/**
+ * Why the provider could not be reached or did not finish. `timeout`, `network`, `rate-limit` and `server`
+ * are after the bounded attempts; `deadline` means the run's own time ran out (the signal aborted the call).
+ */
+export type LlmUnavailableReason = 'timeout' | 'network' | 'rate-limit' | 'server' | 'deadline';
 
 /** An LLM failure with a machine-readable reason and the provider's HTTP status when it answered. */
 abstract class LlmError<Reason extends string> extends BotError {
@@ -127,6 +130,62 @@ export class WebhookError extends BotError {
   readonly errcode: number | undefined;
 }
 
+/**
+ * Why a DingTalk OpenAPI call failed.
+ * - `auth`: the Client ID/Secret were refused when asking for a token (configuration, never retried);
+ * - `permission`: the app lacks a scope (`requiredScopes` names it), configuration;
+ * - `template`: the card template is unknown or unpublished, configuration;
+ * - `throttled`: `QpsLimit` or HTTP 429, after the bounded backoff;
+ * - `quota`: the organisation's monthly API quota is used up (`ApiCountLimitForOrg`);
+ * - `rejected`: any other refusal of this request, including a 200 whose body reports a failed delivery;
+ * - `server`, `network`, `timeout`: DingTalk failed or could not be reached;
+ * - `deadline`: the run's own time ran out (the signal aborted the call).
+ */
+export type DingTalkApiFailureReason =
+  | 'auth'
+  | 'permission'
+  | 'template'
+  | 'throttled'
+  | 'quota'
+  | 'rejected'
+  | 'server'
+  | 'network'
+  | 'timeout'
+  | 'deadline';
+
+/** A DingTalk OpenAPI call (token, card, robot send, file download) failed. */
+export class DingTalkApiError extends BotError {
+  readonly kind = 'dingtalk-api';
+
+  constructor(
+    readonly reason: DingTalkApiFailureReason,
+    message: string,
+    details: { api?: string; status?: number; code?: string; requiredScopes?: readonly string[]; retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, { cause: details.cause });
+    this.api = details.api;
+    this.status = details.status;
+    this.code = details.code;
+    this.requiredScopes = details.requiredScopes ?? [];
+    this.retryable = details.retryable ?? false;
+  }
+
+  /** The endpoint path, e.g. `/v1.0/card/streaming` (never a token or a query). */
+  readonly api: string | undefined;
+  readonly status: number | undefined;
+  /** DingTalk's error code, e.g. `Forbidden.AccessDenied.AccessTokenPermissionDenied`. */
+  readonly code: string | undefined;
+  /** Scopes DingTalk said the app lacks. */
+  readonly requiredScopes: readonly string[];
+  /** True when the same request may succeed later and cannot cause a duplicate. */
+  readonly retryable: boolean;
+
+  /** The operator must change the app's configuration; a retry cannot help. */
+  get isConfiguration(): boolean {
+    return this.reason === 'auth' || this.reason === 'permission' || this.reason === 'template';
+  }
+}
+
 /** Why the reply function asks FC to run it again. */
 export type RetryReason = 'webhook-unreachable' | 'claim-busy';
 
@@ -151,7 +210,7 @@ export class RetryLaterError extends BotError {
 export function describeError(error: unknown): Record<string, string | number> {
   if (error instanceof BotError) {
     const out: Record<string, string | number> = { type: error.name, kind: error.kind, message: error.message };
-    for (const field of ['reason', 'status', 'code', 'errcode', 'operation'] as const) {
+    for (const field of ['reason', 'status', 'code', 'errcode', 'operation', 'api'] as const) {
       const value = (error as unknown as Record<string, unknown>)[field];
       if (typeof value === 'string' || typeof value === 'number') out[field] = value;
     }

@@ -61,9 +61,29 @@ export interface LlmAnswer {
   completionTokens?: number;
 }
 
+/** Options of one LLM call. */
+export interface LlmCallOptions {
+  /**
+   * Aborts the whole call, response body included, and every retry: the run's deadline. An aborted call
+   * throws `LlmUnavailableError` with reason `deadline`.
+   */
+  signal?: AbortSignal;
+  /**
+   * Called with the whole answer so far each time it grows (streaming). After a retry inside the call the
+   * text may start again from the beginning; a receiver shows the latest text as a whole.
+   */
+  onText?: (textSoFar: string) => void;
+}
+
 /** An OpenAI-compatible chat model. Throws `LlmRefusedError` or `LlmUnavailableError`. */
 export interface LlmClient {
-  complete(messages: readonly ChatMessage[]): Promise<LlmAnswer>;
+  /** One answer, returned when complete. */
+  complete(messages: readonly ChatMessage[], options?: LlmCallOptions): Promise<LlmAnswer>;
+  /**
+   * The same answer, streamed (`stream: true`): `onText` sees it grow. A provider that does not stream
+   * still works: `onText` is called once with the whole answer.
+   */
+  stream(messages: readonly ChatMessage[], options: LlmCallOptions): Promise<LlmAnswer>;
 }
 
 /** How FC took an async invocation. */
@@ -92,5 +112,6 @@ export interface OutgoingAt {
 
 /** Posts to a session webhook that the core has already checked against the allowlist. Throws `WebhookError`. */
 export interface WebhookSender {
-  send(url: string, message: OutgoingMessage): Promise<void>;
+  /** `signal` (the run's deadline) cuts the request and any wait between attempts short. */
+  send(url: string, message: OutgoingMessage, options?: { signal?: AbortSignal }): Promise<void>;
 }

@@ -59,8 +59,19 @@ export interface LlmConfig {
   maxRetries: number;
 }
 
+/** DingTalk's server OpenAPI, when DINGTALK_CLIENT_ID is set. */
+export interface OpenApiConfig {
+  clientId: string;
+  clientSecret: string;
+  apiBase: string;
+  /** AI cards, when a template is set. */
+  card?: { templateId: string; contentKey: string; updateIntervalMs: number };
+}
+
 /** What the reply function needs. */
 export interface ReplyConfig {
+  /** DingTalk's server OpenAPI; absent without DINGTALK_CLIENT_ID (session webhook only). */
+  openApi?: OpenApiConfig;
   llm: LlmConfig;
   systemPrompt: string;
   historyLength: number;
@@ -263,6 +274,36 @@ function historyConfig(read: Reader): HistoryConfig {
   return { kind: 'filesystem', dir: '', prefix };
 }
 
+function openApiConfig(read: Reader): OpenApiConfig | undefined {
+  const clientId = read.optional('DINGTALK_CLIENT_ID');
+  const templateId = read.optional('DINGTALK_CARD_TEMPLATE_ID');
+  if (clientId === undefined) {
+    if (templateId !== undefined) {
+      read.problems.push(
+        `DINGTALK_CLIENT_ID is required with DINGTALK_CARD_TEMPLATE_ID: cards are created through the OpenAPI with the app's Client ID. ${variable('DINGTALK_CLIENT_ID').description}`,
+      );
+    }
+    return undefined;
+  }
+  const clientSecret = read.optional('DINGTALK_APP_SECRET');
+  if (clientSecret === undefined) {
+    read.problems.push(
+      `DINGTALK_APP_SECRET (or DINGTALK_CLIENT_SECRET) is required with DINGTALK_CLIENT_ID: the OpenAPI token is asked for with the Client ID and Secret. ${variable('DINGTALK_APP_SECRET').where ?? ''}`,
+    );
+  }
+  const apiBase = read.url('DINGTALK_API_BASE', read.optional('DINGTALK_API_BASE')) ?? 'https://api.dingtalk.com';
+  const updateIntervalMs = read.integer('CARD_UPDATE_INTERVAL_MS', 100, 10_000);
+  return compact({
+    clientId,
+    clientSecret: clientSecret ?? '',
+    apiBase: apiBase.replace(/\/+$/, ''),
+    card:
+      templateId === undefined
+        ? undefined
+        : { templateId, contentKey: read.optional('DINGTALK_CARD_CONTENT_KEY') ?? 'content', updateIntervalMs },
+  });
+}
+
 /**
  * Loads the reply function's configuration. Call once per cold start.
  * Throws `ConfigError` listing every missing or malformed variable.
@@ -288,6 +329,7 @@ export function loadReplyConfig(env: Env): ReplyConfig {
       historyLength: read.integer('HISTORY_LENGTH', 0, 100),
       maxContextTokens: read.integer('MAX_CONTEXT_TOKENS', 256, 2_000_000),
       history: historyConfig(read),
+      openApi: openApiConfig(read),
       webhookHosts: hosts,
       webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_SECONDS', 1, 60) * 1000,
       access: {

@@ -24,10 +24,11 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'DINGTALK_APP_SECRET',
     aliases: ['DINGTALK_CLIENT_SECRET'],
-    usedBy: ['conversation'],
+    usedBy: ['conversation', 'reply'],
     required: true,
     secret: true,
-    description: "The robot application's Client Secret (formerly AppSecret); it verifies DingTalk's `sign` header.",
+    description:
+      "The robot application's Client Secret (formerly AppSecret); it verifies DingTalk's `sign` header and, with DINGTALK_CLIENT_ID, gets the OpenAPI token.",
     where: 'DingTalk developer console → your app → Credentials & Basic Info → Client Secret.',
   },
   {
@@ -221,6 +222,38 @@ export const VARIABLES: readonly VariableSpec[] = [
     usedBy: ['reply'],
     default: 'Asia/Shanghai',
     description: 'IANA time zone in which DAILY_MESSAGE_LIMIT resets at midnight.',
+  },
+  {
+    name: 'DINGTALK_CLIENT_ID',
+    usedBy: ['reply'],
+    description:
+      "The robot application's Client ID (formerly AppKey), also its `robotCode`. Turns on DingTalk's server OpenAPI: AI cards (with DINGTALK_CARD_TEMPLATE_ID), delivery after the session webhook expired, pictures. Developer console → your app → Credentials & Basic Info.",
+  },
+  {
+    name: 'DINGTALK_CARD_TEMPLATE_ID',
+    usedBy: ['reply'],
+    default: '',
+    description:
+      'The AI card template answers stream into (e.g. `xxxxxxxx-....schema`, from the card platform after you publish it); empty means no cards. Needs DINGTALK_CLIENT_ID.',
+  },
+  {
+    name: 'DINGTALK_CARD_CONTENT_KEY',
+    usedBy: ['reply'],
+    default: 'content',
+    description: "The card template's variable bound to its streaming markdown component.",
+  },
+  {
+    name: 'DINGTALK_API_BASE',
+    usedBy: ['reply'],
+    default: 'https://api.dingtalk.com',
+    description: "Origin of DingTalk's server OpenAPI; change it only for tests and local runs.",
+  },
+  {
+    name: 'CARD_UPDATE_INTERVAL_MS',
+    usedBy: ['reply'],
+    default: '500',
+    description:
+      "Minimum gap between two streaming updates of one card. DingTalk's card APIs allow about 20-40 calls a second per app; 500 ms keeps a dozen concurrent answers under that.",
   },
   {
     name: 'DINGTALK_WEBHOOK_HOSTS',

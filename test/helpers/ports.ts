@@ -1,5 +1,15 @@
 import { LlmRefusedError, LlmUnavailableError, WebhookError } from '../../shared/errors';
-import type { ChatMessage, Clock, InvokeResult, LlmAnswer, LlmClient, OutgoingMessage, ReplyInvoker, WebhookSender } from '../../shared/ports';
+import type {
+  ChatMessage,
+  Clock,
+  InvokeResult,
+  LlmAnswer,
+  LlmCallOptions,
+  LlmClient,
+  OutgoingMessage,
+  ReplyInvoker,
+  WebhookSender,
+} from '../../shared/ports';
 
 /** A clock the test moves by hand. */
 export class ManualClock implements Clock {
@@ -42,6 +52,17 @@ export class ScriptedLlm implements LlmClient {
     const next = this.script.shift() ?? `answer ${this.prompts.length}`;
     if (next instanceof Error) throw next;
     return { text: next, model: 'scripted', promptTokens: 10, completionTokens: 5 };
+  }
+  /** Streams the scripted answer word by word through `onText`. */
+  async stream(messages: readonly ChatMessage[], options: LlmCallOptions): Promise<LlmAnswer> {
+    const answer = await this.complete(messages);
+    const words = answer.text.split(/(?<= )/);
+    let soFar = '';
+    for (const word of words) {
+      soFar += word;
+      options.onText?.(soFar);
+    }
+    return answer;
   }
 }
 
