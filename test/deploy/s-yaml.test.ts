@@ -17,8 +17,8 @@ import {
   renderSYaml,
   sampleEnvironment,
 } from './s-yaml';
+import { FC3_PROPS_SCHEMA } from '../helpers/fixtures';
 
-const SCHEMA_PATH = path.resolve(__dirname, '../../../shared/reference/fc3-props.schema.json');
 
 // The defaults s.yaml must give each optional variable; FC_ROLE_ARN has none (required).
 const EXPECTED_DEFAULTS: Record<string, string | undefined> = {
@@ -94,7 +94,7 @@ const EXPECTED_FUNCTION_VARIABLES: Record<FunctionName, string[]> = {
 /** Margin the reply function needs beyond the LLM attempts: webhook post, OSS, SDK backoff. */
 const REPLY_TIMEOUT_MARGIN_SECONDS = 20;
 
-const schema = JSON.parse(fs.readFileSync(SCHEMA_PATH, 'utf8')) as JsonObject;
+const schema = JSON.parse(fs.readFileSync(FC3_PROPS_SCHEMA, 'utf8')) as JsonObject;
 const ajv = new Ajv({ allErrors: true });
 ajv.addSchema(schema, 'fc3');
 const validateProps = ajv.getSchema('fc3') as ValidateFunction;
