@@ -92,7 +92,7 @@ export async function handleConversationRequest(request: HttpRequest, options: C
   const task = toReplyTask(message, clock.now());
   const log = logger.child({ msgId: message.msgId, user: task.userId });
   try {
-    const { requestId, duplicate } = await deps.invoker.invoke(encodeReplyTask(task), { taskId: asyncTaskId(message.msgId) });
+    const { requestId, duplicate } = await deps.invoker.invoke(encodeReplyTask(task), { taskId: asyncTaskId(message) });
     if (duplicate === true) {
       // DingTalk delivered this msgId again; FC already holds its task, so the answer is on its way.
       log.info('conversation.duplicate', { outcome: 'duplicate', ms: clock.now() - started });

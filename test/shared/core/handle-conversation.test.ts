@@ -145,10 +145,29 @@ describe('handleConversationRequest', () => {
 });
 
 describe(guarantee('Exactly one answer per message'), () => {
-  it('invokes the reply with the task id derived from the msgId', async () => {
+  it("invokes the reply with the task id derived from the message's identity", async () => {
     const { send, request, invoker } = setup();
     await send(request());
-    expect(invoker.taskIds).toEqual([asyncTaskId('msgW1eLk8wQ7a1X2b3C4d5E6f7G==')]);
+    const sample = dingtalkSample('text-1to1');
+    expect(invoker.taskIds).toEqual([
+      asyncTaskId({ msgId: String(sample.msgId), conversationId: String(sample.conversationId), senderId: String(sample.senderId) }),
+    ]);
+  });
+
+  it("starts a reply for a message whose msgId another conversation's message already used", async () => {
+    const { send, request, invoker } = setup();
+    const sample = dingtalkSample('text-1to1');
+    expect((await send(request())).statusCode).toBe(200);
+    const reused = request({ body: { ...sample, conversationId: 'cidAnotherConversation==' } });
+    expect((await send(reused)).statusCode).toBe(200);
+    const otherSender = request({ body: { ...sample, senderId: '$:LWCP_v1:$anotherSender==', senderStaffId: 'someone-else' } });
+    expect((await send(otherSender)).statusCode).toBe(200);
+    expect(invoker.payloads.map((payload) => parseReplyTask(payload).conversationId)).toEqual([
+      sample.conversationId,
+      'cidAnotherConversation==',
+      sample.conversationId,
+    ]);
+    expect(new Set(invoker.taskIds).size).toBe(3);
   });
 
   it('acknowledges a redelivered msgId with 200 and starts no second reply', async () => {
