@@ -1,48 +1,109 @@
-/** What a user's text asks for, once the leading @mention and spaces are gone. */
+/**
+ * What a user's text asks for. The text arrives with the robot's own mention already removed (by
+ * DingTalk, or by `parseIncomingMessage`): nothing here strips `@words`, which are the user's.
+ */
 export type Command =
   | { kind: 'chat'; text: string }
   | { kind: 'clear' }
   | { kind: 'help' }
-  /** A `\word` the bot does not know: answered with the help text, never sent to the LLM. */
+  /** A prefix and one ASCII word the bot does not know, alone (`/foo`): answered with the help text, never sent to the LLM. */
   | { kind: 'unknown'; name: string }
-  /** Nothing left after stripping the mention: answered with the help text. */
+  /** Nothing but spaces and invisible characters: answered with the help text. */
   | { kind: 'empty' };
 
-/** The text users see for `\help`, unknown commands and empty messages. */
-export const HELP_TEXT = [
-  '**Commands**',
-  '',
-  '- `\\clear` (or `/clear`): forget our conversation so far',
-  '- `\\help` (or `/help`): show this list',
-  '',
-  'Anything else is sent to the assistant, with the last few exchanges as context.',
-].join('\n');
+/** The commands the bot answers itself, without the LLM. */
+export type KnownCommand = Exclude<Command, { kind: 'chat' | 'unknown' | 'empty' }>;
 
-/** Leading mentions DingTalk leaves in the text when the @ was typed rather than picked (`@Bot hello`). */
-const LEADING_MENTIONS = /^(?:\s*@\S+)+(?:\s+|$)/u;
+/**
+ * Every name each command answers to, in lower case and NFKC form: the one table to extend when a
+ * command is added (add its variant to `Command`, its names here and its line in `COMMAND_HELP`).
+ * The first name is the one the help text shows first.
+ */
+export const COMMAND_NAMES: Readonly<Record<KnownCommand['kind'], readonly string[]>> = {
+  clear: ['clear', 'reset', '清除', '重置', '清空'],
+  help: ['help', '帮助'],
+};
 
-/** Removes leading spaces and @mentions, and trailing spaces. */
-export function stripMention(text: string): string {
-  const trimmed = text.trim();
-  return trimmed.replace(LEADING_MENTIONS, '').trim();
+/** What each command does, for the help text: Chinese, then English. */
+const COMMAND_HELP: Readonly<Record<KnownCommand['kind'], { zh: string; en: string }>> = {
+  clear: { zh: '清除我们的对话记录', en: 'forget our conversation so far' },
+  help: { zh: '显示这份说明', en: 'show this list' },
+};
+
+/**
+ * The characters a command starts with, after NFKC: `\`, `/`, and `、`, which the `\` key types with a
+ * Chinese input method. NFKC has already turned the full-width `＼` and `／` (and `﹨`) into `\` and `/`.
+ */
+export const COMMAND_PREFIXES: readonly string[] = ['\\', '/', '、'];
+
+const KIND_OF_NAME: ReadonlyMap<string, KnownCommand['kind']> = new Map(
+  (Object.entries(COMMAND_NAMES) as Array<[KnownCommand['kind'], readonly string[]]>).flatMap(([kind, names]) =>
+    names.map((name) => [name, kind] as const),
+  ),
+);
+
+const backslash = (name: string): string => `\`\\${name}\``;
+
+/** The text users see for `\help`, unknown commands and empty messages: Chinese first, then English. */
+export const HELP_TEXT = (() => {
+  const entries = Object.entries(COMMAND_NAMES) as Array<[KnownCommand['kind'], readonly string[]]>;
+  return [
+    '**命令**',
+    '',
+    ...entries.map(([kind, names]) => `- ${names.map(backslash).join(' / ')}：${COMMAND_HELP[kind].zh}`),
+    '',
+    '开头的 `\\` 也可以换成 `/`，或中文输入法下按 \\ 键打出的顿号 `、`，或全角的 `＼` 和 `／`；命令后面的文字会被忽略。其他内容都会发给助手，并附上最近几轮对话作为上下文。',
+    '',
+    '**Commands**',
+    '',
+    ...entries.map(([kind, names]) => `- ${names.map(backslash).join(' or ')}: ${COMMAND_HELP[kind].en}`),
+    '',
+    'The leading `\\` may also be `/`, the `、` a Chinese input method types for the `\\` key, or the full-width `＼` or `／`; ' +
+      'words after a command are ignored. Anything else is sent to the assistant, with the last few exchanges as context.',
+  ].join('\n');
+})();
+
+/** Format characters (zero-width spaces and joiners, U+FEFF, U+2060, bidi marks): invisible, so never part of a command. */
+const INVISIBLE = /\p{Cf}/gu;
+
+/** A prefix, a word of letters, digits, `_` or `-`, and the rest of the text. */
+const COMMAND_LINE = /^([\\/、])([\p{L}\p{N}_-]+)(.*)$/su;
+
+/** What may follow a known command's name: nothing, a space and any words, or only punctuation (`/clear!`, `、清除。`). */
+const AFTER_NAME = /^(?:$|\s|[\p{P}\p{S}]+$)/u;
+
+/** A word that can be an unknown command: ASCII, starting with a letter (so `/2` and `/usr/bin` are not). */
+const ASCII_WORD = /^[a-z][a-z0-9_-]*$/;
+
+/**
+ * The text as commands are matched: invisible characters removed, NFKC (full-width letters and
+ * slashes, NBSP and the ideographic space become their plain forms), trimmed and in lower case.
+ * Used only to recognise commands: chat text goes to the LLM as the user typed it.
+ */
+export function commandForm(text: string): string {
+  return text.replace(INVISIBLE, '').normalize('NFKC').trim().toLowerCase();
 }
 
-/** Parses what the user typed into a `Command`. `\clear`, `/clear`, `\help`, `/help` are case-insensitive. */
+/**
+ * Parses what the user typed into a `Command`.
+ *
+ * A command is one of `COMMAND_PREFIXES` followed directly by a command name (`\clear`, `/help`,
+ * `、清除`, `＼ｃｌｅａｒ`), in any case, with invisible characters or spaces around it; words after the
+ * name are ignored (`/clear please`). A prefix followed by one ASCII word the bot does not know and
+ * nothing else (`/foo`) is `unknown`. Everything else is chat, so sentences that merely start with a
+ * slash or `、` (`/usr/bin is missing`, `、然后呢`, `/etc/hosts 是什么`) reach the LLM, trimmed but
+ * otherwise unchanged.
+ */
 export function parseCommand(text: string): Command {
-  const stripped = stripMention(text);
-  if (stripped === '') return { kind: 'empty' };
-  const match = /^([\\/])([A-Za-z][\w-]*)$/.exec(stripped);
-  if (match) {
-    const name = (match[2] ?? '').toLowerCase();
-    if (name === 'clear') return { kind: 'clear' };
-    if (name === 'help') return { kind: 'help' };
-    if (match[1] === '\\') return { kind: 'unknown', name };
+  const form = commandForm(text);
+  if (form === '') return { kind: 'empty' };
+  const match = COMMAND_LINE.exec(form);
+  if (match !== null) {
+    const name = match[2] ?? '';
+    const rest = match[3] ?? '';
+    const kind = KIND_OF_NAME.get(name);
+    if (kind !== undefined && AFTER_NAME.test(rest)) return { kind };
+    if (kind === undefined && rest === '' && ASCII_WORD.test(name)) return { kind: 'unknown', name };
   }
-  // A backslash word followed by more text ("\foo bar") is also an unknown command, not a question.
-  const backslashWord = /^\\([A-Za-z][\w-]*)\s/.exec(stripped);
-  if (backslashWord) {
-    const name = (backslashWord[1] ?? '').toLowerCase();
-    return name === 'clear' ? { kind: 'clear' } : name === 'help' ? { kind: 'help' } : { kind: 'unknown', name };
-  }
-  return { kind: 'chat', text: stripped };
+  return { kind: 'chat', text: text.trim() };
 }

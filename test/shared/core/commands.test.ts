@@ -1,73 +1,210 @@
-import { HELP_TEXT, parseCommand, stripMention, type Command } from '../../../shared/core/commands';
+import fc from 'fast-check';
+import { COMMAND_NAMES, COMMAND_PREFIXES, HELP_TEXT, commandForm, parseCommand, type Command } from '../../../shared/core/commands';
 
-describe('parseCommand', () => {
+/** Every prefix a user can type: `\`, `/`, the `、` a Chinese input method types for `\`, and the full-width forms. */
+const TYPED_PREFIXES = ['\\', '/', '、', '＼', '／'];
+/** Invisible characters chat clients and copy-paste put around words. */
+const INVISIBLE = { ZWSP: '\u200b', ZWNJ: '\u200c', ZWJ: '\u200d', BOM: '\ufeff', 'WORD JOINER': '\u2060' };
+const SPACES = { NBSP: '\u00a0', 'ideographic space': '\u3000' };
+
+const clear: Command = { kind: 'clear' };
+const help: Command = { kind: 'help' };
+const chat = (text: string): Command => ({ kind: 'chat', text });
+
+describe('parseCommand reads commands as people type them', () => {
+  it.each<[string, string]>([
+    ['the backslash', '\\clear'],
+    ['the slash', '/clear'],
+    ['the ideographic comma a Chinese input method types for \\', '、clear'],
+    ['the full-width backslash', '＼clear'],
+    ['the full-width slash', '／clear'],
+    ['full-width letters', '\\ｃｌｅａｒ'],
+    ['full-width slash and capitals', '／ＣＬＥＡＲ'],
+    ['capitals', '\\CLEAR'],
+    ['mixed case', '/Clear'],
+    ['spaces and newlines around it', ' \\clear \n'],
+    ['the English alias reset', '\\reset'],
+  ])('reads \\clear typed with %s (%j) as clear', (_how, text) => {
+    expect(parseCommand(text)).toEqual(clear);
+  });
+
+  it.each(Object.entries(INVISIBLE))('reads \\clear with a %s before and after it as clear', (_name, char) => {
+    expect(parseCommand(`${char}\\clear${char}`)).toEqual(clear);
+  });
+
+  it.each(Object.entries(INVISIBLE))('reads \\clear with a %s between the prefix and the name as clear', (_name, char) => {
+    expect(parseCommand(`\\${char}clear`)).toEqual(clear);
+  });
+
+  it.each(Object.entries(SPACES))('reads \\clear with an %s before and after it as clear', (_name, char) => {
+    expect(parseCommand(`${char}\\clear${char}`)).toEqual(clear);
+  });
+
+  it.each(TYPED_PREFIXES.flatMap((prefix) => ['清除', '重置', '清空'].map((name) => `${prefix}${name}`)))(
+    'reads the Chinese name %j as clear',
+    (text) => {
+      expect(parseCommand(text)).toEqual(clear);
+    },
+  );
+
+  it.each([...TYPED_PREFIXES.map((prefix) => `${prefix}help`), ...TYPED_PREFIXES.map((prefix) => `${prefix}帮助`), '\\ＨＥＬＰ', '  \\HELP\n'])(
+    'reads %j as help',
+    (text) => {
+      expect(parseCommand(text)).toEqual(help);
+    },
+  );
+
   it.each<[string, Command]>([
-    ['\\clear', { kind: 'clear' }],
-    ['/clear', { kind: 'clear' }],
-    [' \\clear ', { kind: 'clear' }],
-    ['@Bot \\clear', { kind: 'clear' }],
-    ['@Bot @Other   /clear', { kind: 'clear' }],
-    ['\\CLEAR', { kind: 'clear' }],
-    ['/Clear', { kind: 'clear' }],
-    ['\\help', { kind: 'help' }],
-    ['/help', { kind: 'help' }],
-    ['  \\HELP\n', { kind: 'help' }],
-  ])('reads %j as a %j command', (text, expected) => {
+    ['\\clear please', clear],
+    ['/clear please', clear],
+    ['、clear please', clear],
+    ['、清除 谢谢', clear],
+    ['/clear\nthanks', clear],
+    ['\\clear\u3000谢谢', clear],
+    ['\\clear!', clear],
+    ['、清除。', clear],
+    ['/help me', help],
+    ['/help?', help],
+  ])('ignores what follows a known command: %j', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
 
-  it('reads an unknown backslash word as an unknown command', () => {
-    expect(parseCommand('\\foo')).toEqual({ kind: 'unknown', name: 'foo' });
-    expect(parseCommand('\\Foo')).toEqual({ kind: 'unknown', name: 'foo' });
-  });
-
-  it('reads an unknown backslash word followed by text as an unknown command, not a question', () => {
-    expect(parseCommand('\\foo bar')).toEqual({ kind: 'unknown', name: 'foo' });
-  });
-
-  it('reads an empty message as empty', () => {
-    expect(parseCommand('')).toEqual({ kind: 'empty' });
-    expect(parseCommand('   \n\t ')).toEqual({ kind: 'empty' });
-  });
-
-  it('reads a lone @mention as empty', () => {
-    expect(parseCommand('@Bot')).toEqual({ kind: 'empty' });
-  });
-
-  it('reads a lone @mention followed by spaces as empty', () => {
-    expect(parseCommand(' @Bot  ')).toEqual({ kind: 'empty' });
-  });
-
-  it('reads a question starting with a slash path as chat', () => {
-    expect(parseCommand('/etc/hosts 是什么')).toEqual({ kind: 'chat', text: '/etc/hosts 是什么' });
-  });
-
-  it('reads ordinary text as chat with the text trimmed', () => {
-    expect(parseCommand('  今天天气怎么样？  ')).toEqual({ kind: 'chat', text: '今天天气怎么样？' });
-  });
-
-  it('removes a leading typed mention from a chat message', () => {
-    expect(parseCommand('@Bot what is 2+2?')).toEqual({ kind: 'chat', text: 'what is 2+2?' });
-  });
-
-  it('keeps a mention that is not at the start', () => {
-    expect(parseCommand('ask @Alice about it')).toEqual({ kind: 'chat', text: 'ask @Alice about it' });
-  });
-
-  it('reads a command word with trailing text after /clear as chat', () => {
-    expect(parseCommand('/clear the cache how?')).toEqual({ kind: 'chat', text: '/clear the cache how?' });
+  it.each<[string, string]>([
+    ['\\foo', 'foo'],
+    ['/foo', 'foo'],
+    ['、foo', 'foo'],
+    ['＼Foo', 'foo'],
+    ['/ｆｏｏ', 'foo'],
+    ['\\clear-cache', 'clear-cache'],
+    ['/clearance', 'clearance'],
+  ])('reads %j, a prefix and one unknown ASCII word alone, as the unknown command %j', (text, name) => {
+    expect(parseCommand(text)).toEqual({ kind: 'unknown', name });
   });
 });
 
-describe('stripMention', () => {
-  it('removes leading mentions and surrounding spaces', () => {
-    expect(stripMention('  @Bot  @Other hello  ')).toBe('hello');
+describe('parseCommand leaves sentences to the LLM', () => {
+  it.each([
+    '/usr/bin is missing',
+    '、然后呢',
+    '/etc/hosts 是什么',
+    '\\foo bar',
+    '/foo bar',
+    '/clear.sh 是什么',
+    '/clearance sale',
+    '\\清除记录',
+    '、帮助一下',
+    '清除',
+    '帮助',
+    'clear',
+    'help',
+    '/ clear',
+    '//clear',
+    '\\\\clear',
+    '/2',
+    '、、',
+    '\\n 是换行吗',
+    '@Bot \\clear',
+    'ask @Alice about it',
+  ])('reads %j as chat, unchanged', (text) => {
+    expect(parseCommand(text)).toEqual(chat(text));
+  });
+
+  it('sends "@Override what does this annotation do in Java?" to the LLM whole', () => {
+    const text = '@Override what does this annotation do in Java?';
+    expect(parseCommand(text)).toEqual(chat(text));
+  });
+
+  it('sends a lone "@Override" to the LLM, not the help text', () => {
+    expect(parseCommand('@Override')).toEqual(chat('@Override'));
+  });
+
+  it('trims the chat text and changes nothing else: no NFKC, invisible characters kept', () => {
+    expect(parseCommand('  ｈｅｌｌｏ　ｗｏｒｌｄ，ｆｕｌｌ-ｗｉｄｔｈ  ')).toEqual(chat('ｈｅｌｌｏ　ｗｏｒｌｄ，ｆｕｌｌ-ｗｉｄｔｈ'));
+    expect(parseCommand('\u00a0a\u200bb\u3000')).toEqual(chat('a\u200bb'));
+    expect(parseCommand('  今天天气怎么样？  ')).toEqual(chat('今天天气怎么样？'));
+  });
+
+  it('keeps full-width text after a prefix as the user typed it when it is not a command', () => {
+    expect(parseCommand('／ｕｓｒ／ｂｉｎ 不见了')).toEqual(chat('／ｕｓｒ／ｂｉｎ 不见了'));
+  });
+});
+
+describe('parseCommand on messages with nothing in them', () => {
+  it.each<[string, string]>([
+    ['empty', ''],
+    ['spaces, tabs and newlines', '   \n\t '],
+    ['NBSP and ideographic spaces', '\u00a0\u3000\u3000'],
+    ['only zero-width characters', '\u200b\u200c\u200d\ufeff\u2060'],
+  ])('reads a message that is %s as empty', (_what, text) => {
+    expect(parseCommand(text)).toEqual({ kind: 'empty' });
+  });
+});
+
+describe('the command table', () => {
+  const entries = Object.entries(COMMAND_NAMES);
+
+  it('holds every name in the form commands are matched in, each name once', () => {
+    const names = entries.flatMap(([, list]) => list);
+    for (const name of names) expect(commandForm(name)).toBe(name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it.each(entries.flatMap(([kind, names]) => names.flatMap((name) => TYPED_PREFIXES.map((prefix) => [kind, `${prefix}${name}`] as const))))(
+    'reads every name of every command with every prefix: %s from %j',
+    (kind, text) => {
+      expect(parseCommand(text)).toEqual({ kind });
+      expect(parseCommand(`${text} and more words`)).toEqual({ kind });
+    },
+  );
+
+  it('lists the prefixes as they are after NFKC', () => {
+    expect([...new Set(TYPED_PREFIXES.map(commandForm))].sort()).toEqual([...COMMAND_PREFIXES].sort());
+  });
+});
+
+describe('parseCommand on any text', () => {
+  it('reads text that does not start with a prefix as chat, trimmed and otherwise unchanged, or as empty', () => {
+    const starts = new Set(COMMAND_PREFIXES);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 30 }), (text) => {
+        const form = commandForm(text);
+        fc.pre(!starts.has(form.charAt(0)));
+        const command = parseCommand(text);
+        return form === '' ? command.kind === 'empty' : command.kind === 'chat' && command.text === text.trim();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads a known command followed by a space and any text as that command', () => {
+    const commands = Object.entries(COMMAND_NAMES).flatMap(([kind, names]) => names.map((name) => [kind, name] as const));
+    fc.assert(
+      fc.property(fc.constantFrom(...commands), fc.constantFrom(...TYPED_PREFIXES), fc.string({ maxLength: 30 }), ([kind, name], prefix, rest) => {
+        expect(parseCommand(`${prefix}${name} ${rest}`)).toEqual({ kind });
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 
 describe('HELP_TEXT', () => {
-  it('documents both commands', () => {
-    expect(HELP_TEXT).toContain('\\clear');
-    expect(HELP_TEXT).toContain('\\help');
+  it('lists every name of every command with the backslash', () => {
+    for (const name of Object.values(COMMAND_NAMES).flat()) expect(HELP_TEXT).toContain(`\`\\${name}\``);
+  });
+
+  it('is in Chinese first, then in English', () => {
+    const chinese = HELP_TEXT.indexOf('**命令**');
+    const english = HELP_TEXT.indexOf('**Commands**');
+    expect(chinese).toBe(0);
+    expect(english).toBeGreaterThan(chinese);
+    expect(HELP_TEXT.slice(0, english)).toContain('清除我们的对话记录');
+    expect(HELP_TEXT.slice(english)).toContain('forget our conversation so far');
+  });
+
+  it('names every prefix a user can type, in both languages', () => {
+    const english = HELP_TEXT.indexOf('**Commands**');
+    for (const part of [HELP_TEXT.slice(0, english), HELP_TEXT.slice(english)]) {
+      for (const prefix of TYPED_PREFIXES) expect(part).toContain(`\`${prefix}\``);
+    }
   });
 });
