@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { preview } from '../shared/config/load-config';
 import { ChatError, startChatClient } from './chat-client';
-import { applyEnvFile } from './env-file';
+import { applyLocalEnvFiles } from './env-file';
 import { findLocalSecret } from './local-secret';
 import { localSetting } from './local-variables';
 import { renderMarkdown } from './render-markdown';
@@ -63,7 +63,7 @@ export async function runChat(options: ChatCliOptions): Promise<number> {
     output.write(USAGE);
     return 0;
   }
-  applyEnvFile(env, '.env');
+  applyLocalEnvFiles(env);
   const timeoutSeconds = Number(args.timeout ?? '120');
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     errors.write(`--timeout must be a number of seconds (got ${preview(args.timeout ?? '')})\n`);

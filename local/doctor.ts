@@ -1,10 +1,10 @@
 /** Entry point of `npm run doctor` (bundled to dist/local/doctor.js): see doctor-checks.ts. */
 import { readFileSync } from 'node:fs';
-import { applyEnvFile } from './env-file';
+import { applyLocalEnvFiles } from './env-file';
 import { renderDoctorTable, runDoctor } from './doctor-checks';
 
 async function main(): Promise<void> {
-  applyEnvFile(process.env, '.env');
+  applyLocalEnvFiles(process.env);
   let sYaml: string | undefined;
   try {
     sYaml = readFileSync('s.yaml', 'utf8');

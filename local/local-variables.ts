@@ -1,6 +1,7 @@
 /**
  * Settings of the laptop tools only (`npm start`, `npm run chat`, `npm run doctor`). The functions never
  * read them, so they live here rather than in `shared/config/variables.ts`; `.env.example` lists both.
+ * Put them in `.env.local` (never read by `s deploy`), not in `.env`.
  */
 export interface LocalVariableSpec {
   name: string;
@@ -26,6 +27,12 @@ export const LOCAL_VARIABLES: readonly LocalVariableSpec[] = [
     name: 'LOCAL_DATA_DIR',
     default: '.data',
     description: 'Folder of local state: history (unless HISTORY_DIR, OSS_BUCKET or S3_BUCKET is set) and the generated app secret.',
+  },
+  {
+    name: 'LOCAL_ENV_FILES',
+    default: '.env.local,.env',
+    description:
+      'Files the local tools read, comma-separated, the first one winning (the shell wins over all); `none` reads no file, as the tests do. Set it in the shell: a file cannot name the files.',
   },
 ];
 

@@ -11,7 +11,7 @@ import { createLogger } from '../shared/logging/logger';
 import { systemClock, type Logger } from '../shared/ports';
 import { BOT_VERSION } from '../shared/version';
 import { loadBundle, type FcHandler } from './bundles';
-import { applyEnvFile } from './env-file';
+import { applyLocalEnvFiles } from './env-file';
 import { startFcEndpoint, type FcEndpoint } from './fc-endpoint';
 import { toHttpTriggerEvent, writeHandlerResult } from './http-to-fc-event';
 import { listen, readBody, sendJson, type Listener } from './http-util';
@@ -172,7 +172,7 @@ export function startBanner(bot: LocalBot): string {
 /** `npm start`. */
 export async function main(): Promise<void> {
   const env = process.env;
-  applyEnvFile(env, '.env');
+  applyLocalEnvFiles(env);
   const dataDir = localSetting(env, 'LOCAL_DATA_DIR');
   const logger = createLogger({ secrets: secretValues(env), base: { fn: 'local' } });
   const port = Number(localSetting(env, 'PORT'));

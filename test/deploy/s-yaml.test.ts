@@ -2,7 +2,6 @@
 // against the fc3 component's props schema and against the design: what each function gets, its
 // trigger, its async retries, and a timeout that covers the LLM's worst case.
 import fs from 'node:fs';
-import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import {
   FUNCTION_NAMES,
