@@ -104,9 +104,20 @@ export class StorageError extends BotError {
 
 /**
  * Why a reply could not be delivered to the session webhook. `throttled`: DingTalk still said "send too fast"
- * after the bounded waits; `too-long`: the message was over DingTalk's size limit (never retried).
+ * after the bounded waits; `too-long`: the message was over DingTalk's size limit (never retried);
+ * `not-dingtalk`: a 2xx answer without DingTalk's JSON `errcode` (a proxy or another server answered, so
+ * whether the message was posted is unknown); `deadline`: the run's own time ran out (the signal aborted).
  */
-export type WebhookFailureReason = 'refused-url' | 'expired' | 'http' | 'errcode' | 'network' | 'throttled' | 'too-long';
+export type WebhookFailureReason =
+  | 'refused-url'
+  | 'expired'
+  | 'http'
+  | 'errcode'
+  | 'network'
+  | 'throttled'
+  | 'too-long'
+  | 'not-dingtalk'
+  | 'deadline';
 
 /** Posting to DingTalk's session webhook failed or was refused before any request was made. */
 export class WebhookError extends BotError {

@@ -41,8 +41,41 @@ export interface AxiosWebhookOptions {
   throttleAttempts?: number;
   /** First wait after a throttling errcode, growing linearly (default {@link THROTTLE_DELAY_MS}). */
   throttleDelayMs?: number;
-  /** Injected for tests. */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Injected for tests. Receives the run's signal: it must end early when the signal aborts (the sender
+   * checks the signal again afterwards either way).
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** A timer that ends early, without throwing, when `signal` aborts: no wait outlives the run's deadline. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted === true) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The error of a send cut short by the run's deadline; `inFlight`: a request had left and may have arrived. */
+function deadlineError(inFlight: boolean, cause?: unknown): WebhookError {
+  const when = inFlight ? 'while the request was in flight (it may have been posted)' : 'before the message was posted';
+  return new WebhookError('deadline', `the run's deadline ended the post ${when}`, { retryable: !inFlight, cause });
+}
+
+/** What DingTalk's webhook answers: JSON with a numeric `errcode`. Anything else did not come from DingTalk. */
+function dingTalkAnswer(data: unknown): { errcode: number; errmsg?: unknown } | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const errcode = (data as { errcode?: unknown }).errcode;
+  return typeof errcode === 'number' ? { errcode, errmsg: (data as { errmsg?: unknown }).errmsg } : undefined;
 }
 
 /**
@@ -50,8 +83,11 @@ export interface AxiosWebhookOptions {
  * DingTalk answers HTTP 200 with an `errcode`; anything but 0 is a failure. Retried, each a bounded number of
  * times: a network error before the request left and HTTP 5xx (`attempts`), and the throttling errcodes
  * (`throttleAttempts`, waiting longer each time). Never retried: an expired session, a message too long,
- * any other errcode. The URL is never put in an error message: its `session` parameter lets anyone post
- * into the chat.
+ * any other errcode, and a 2xx answer that is not DingTalk's JSON with an `errcode` (reason `not-dingtalk`,
+ * not retryable: something else answered, a proxy or a misrouted host, so nothing is known about whether the
+ * message was posted). The signal passed to `send` (the run's deadline) aborts the request in flight and
+ * ends every wait between attempts; the `deadline` error is retryable only when no request was in flight.
+ * The URL is never put in an error message: its `session` parameter lets anyone post into the chat.
  */
 export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookSender {
   const http: AxiosInstance = axios.create({
@@ -65,13 +101,15 @@ export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookS
   const attempts = Math.max(1, options.attempts ?? 2);
   const throttleAttempts = Math.max(1, options.throttleAttempts ?? THROTTLE_ATTEMPTS);
   const throttleDelayMs = options.throttleDelayMs ?? THROTTLE_DELAY_MS;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? abortableSleep;
+  const retryDelayMs = options.retryDelayMs ?? 500;
 
-  const post = async (url: string, body: unknown): Promise<void> => {
+  const post = async (url: string, body: unknown, signal: AbortSignal | undefined): Promise<void> => {
     let response;
     try {
-      response = await http.post<unknown>(url, body);
+      response = await http.post<unknown>(url, body, signal !== undefined ? { signal } : {});
     } catch (error) {
+      if (signal?.aborted === true) throw deadlineError(true, error);
       const code = isAxiosError(error) && error.code ? error.code : 'network error';
       // Only failures before the request left are retried: after a timeout DingTalk may have posted it.
       const neverSent = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
@@ -83,13 +121,19 @@ export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookS
         retryable: response.status >= 500,
       });
     }
-    const data = response.data as { errcode?: unknown; errmsg?: unknown } | undefined;
-    const errcode = typeof data?.errcode === 'number' ? data.errcode : 0;
+    const data = dingTalkAnswer(response.data);
+    if (data === undefined) {
+      const type = String(response.headers['content-type'] ?? 'no content type').split(';')[0];
+      throw new WebhookError('not-dingtalk', `the session webhook answered HTTP ${response.status} without DingTalk's JSON errcode (${type})`, {
+        status: response.status,
+      });
+    }
+    const { errcode } = data;
     if (errcode === ERRCODE_SESSION_EXPIRED) {
       throw new WebhookError('expired', 'the session webhook has expired (errcode 300001)', { errcode, status: response.status });
     }
     if (errcode === 0) return;
-    const errmsg = typeof data?.errmsg === 'string' ? `: ${data.errmsg.slice(0, 200)}` : '';
+    const errmsg = typeof data.errmsg === 'string' ? `: ${data.errmsg.slice(0, 200)}` : '';
     const details = { errcode, status: response.status };
     if (THROTTLE_ERRCODES.includes(errcode)) {
       const message = `DingTalk throttled the robot with errcode ${errcode}${errmsg}`;
@@ -102,23 +146,26 @@ export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookS
   };
 
   return {
-    async send(url, message) {
+    async send(url, message, sendOptions) {
+      const signal = sendOptions?.signal;
       let failures = 0;
       let throttled = 0;
       for (;;) {
+        // Nothing is in flight here: the last attempt (if any) failed in a way that posted nothing.
+        if (signal?.aborted === true) throw deadlineError(false, signal.reason);
         try {
-          await post(url, message);
+          await post(url, message, signal);
           return;
         } catch (error) {
-          if (!(error instanceof WebhookError) || !error.retryable) throw error;
+          if (!(error instanceof WebhookError) || !error.retryable || error.reason === 'deadline') throw error;
           if (error.reason === 'throttled') {
             throttled += 1;
             if (throttled >= throttleAttempts) throw error;
-            await sleep(throttleDelayMs * throttled);
+            await sleep(throttleDelayMs * throttled, signal);
           } else {
             failures += 1;
             if (failures >= attempts) throw error;
-            await sleep(options.retryDelayMs ?? 500);
+            await sleep(retryDelayMs, signal);
           }
         }
       }

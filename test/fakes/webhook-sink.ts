@@ -39,6 +39,12 @@ export interface WebhookSinkQueueItem {
   errmsg?: string;
   /** Delay before answering, in ms. */
   delayMs?: number;
+  /**
+   * Answer this raw body instead of DingTalk's JSON (e.g. a proxy's HTML page), with `contentType`
+   * (default `text/html`). The message counts as rejected: DingTalk never answered it.
+   */
+  rawBody?: string;
+  contentType?: string;
 }
 
 /** Options of {@link startWebhookSink}. */
@@ -165,6 +171,15 @@ export async function startWebhookSink(options: WebhookSinkOptions = {}): Promis
       message.errmsg = item.errmsg ?? (message.errcode === 0 ? 'ok' : 'injected error');
     }
     if (item?.delayMs) await timers.sleep(item.delayMs);
+    if (item?.rawBody !== undefined) {
+      message.errcode = -1;
+      message.errmsg = 'answered by something other than DingTalk';
+      rejected.push(message);
+      res.writeHead(message.status, { 'content-type': item.contentType ?? 'text/html' });
+      res.end(item.rawBody);
+      notify();
+      return;
+    }
     if (message.status === 200 && message.errcode === 0) messages.push(message);
     else rejected.push(message);
     sendJson(res, message.status, { errcode: message.errcode, errmsg: message.errmsg });

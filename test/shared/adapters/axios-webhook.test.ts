@@ -119,6 +119,24 @@ describe('createAxiosWebhookSender (real axios against the webhook sink)', () =>
       expect(waits).toEqual([]);
     });
 
+    it.each([
+      ['an HTML page', { rawBody: '<html><body>Welcome to nginx!</body></html>' }],
+      ['plain text', { rawBody: 'OK', contentType: 'text/plain' }],
+      ['an empty body', { rawBody: '' }],
+      ['JSON without an errcode', { rawBody: '{"ok":true}', contentType: 'application/json' }],
+      ['a JSON string', { rawBody: '"ok"', contentType: 'application/json' }],
+      ['an errcode that is not a number', { rawBody: '{"errcode":"0"}', contentType: 'application/json' }],
+    ])('reports an HTTP 200 answer with %s as not from DingTalk, not delivered and not retried', async (_name, item) => {
+      sink.queue(item);
+      const error = (await sender(3)
+        .send(sink.webhookUrl('secret-session'), reply())
+        .catch((caught: unknown) => caught)) as WebhookError;
+      expect(error).toBeInstanceOf(WebhookError);
+      expect(error).toMatchObject({ reason: 'not-dingtalk', status: 200, retryable: false });
+      expect(error.message).not.toContain('secret-session');
+      expect(sink.requests).toHaveLength(1);
+    });
+
     it('reports other errcodes without retrying', async () => {
       sink.queue({ errcode: 400102, errmsg: 'robot disabled' });
       await expect(sender().send(sink.webhookUrl(), reply())).rejects.toMatchObject({ reason: 'errcode', errcode: 400102 });
