@@ -48,8 +48,13 @@ export class InvokeError extends BotError {
   }
 }
 
-/** Why the LLM provider refused: retrying the same request will not help. */
-export type LlmRefusalReason = 'auth' | 'model' | 'request' | 'filtered' | 'empty';
+/**
+ * Why the LLM provider refused: retrying the same request will not help. `incompatible`: OPENAI_BASE_URL
+ * answered something that is not an OpenAI-compatible API (an HTML page, invalid JSON, a stream that is not
+ * SSE); `endpoint`: its host cannot be reached for a reason a retry cannot fix (DNS name unknown, connection
+ * refused, certificate rejected). Both are configuration, like `auth` and `model`.
+ */
+export type LlmRefusalReason = 'auth' | 'model' | 'request' | 'filtered' | 'empty' | 'incompatible' | 'endpoint';
 
 /**
  * Why the provider could not be reached or did not finish. `timeout`, `network`, `rate-limit` and `server`
@@ -69,7 +74,10 @@ abstract class LlmError<Reason extends string> extends BotError {
   }
 }
 
-/** The provider answered but refused or gave nothing usable (bad key, unknown model, filtered, empty). */
+/**
+ * The provider answered but refused or gave nothing usable (bad key, unknown model, filtered, empty), or the
+ * configured endpoint is not a usable OpenAI-compatible API (`incompatible`, `endpoint`).
+ */
 export class LlmRefusedError extends LlmError<LlmRefusalReason> {
   readonly kind = 'llm-refused';
 }

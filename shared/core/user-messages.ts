@@ -32,6 +32,8 @@ export function llmFailureMessage(error: unknown): string {
     switch (error.reason) {
       case 'auth':
       case 'model':
+      case 'incompatible':
+      case 'endpoint':
         return USER_MESSAGES.misconfigured;
       case 'filtered':
         return USER_MESSAGES.filtered;
@@ -41,6 +43,6 @@ export function llmFailureMessage(error: unknown): string {
         return USER_MESSAGES.rejected;
     }
   }
-  if (error instanceof LlmUnavailableError && error.reason === 'timeout') return USER_MESSAGES.timeout;
+  if (error instanceof LlmUnavailableError && (error.reason === 'timeout' || error.reason === 'deadline')) return USER_MESSAGES.timeout;
   return USER_MESSAGES.unavailable;
 }

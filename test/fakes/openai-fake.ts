@@ -24,6 +24,43 @@ export interface OpenAiFakeOptions {
    * with the key in an `api-key` header; `models` are then the deployment names, `basePath` is ignored.
    */
   azure?: { apiVersions: string[] };
+  /** The pace of every streamed answer (queued items may set their own). Default: no delays. */
+  pace?: OpenAiFakePace;
+  /**
+   * Refuse `stream_options` with 400 `Unrecognized request argument supplied: stream_options`, as older
+   * Azure API versions and some OpenAI-compatible servers do.
+   */
+  rejectStreamOptions?: boolean;
+}
+
+/** How fast a streamed answer is written, after the headers. */
+export interface OpenAiFakePace {
+  /** Milliseconds before the first delta (reasoning or content). Default 0. */
+  firstTokenDelayMs?: number;
+  /** Milliseconds between two deltas. Default 0. */
+  tokenDelayMs?: number;
+  /** Characters per delta (a "token"; never splits a code point). Default 8. */
+  tokenChars?: number;
+}
+
+/** How a scripted streamed answer stops without finishing. */
+export interface OpenAiFakeStall {
+  /** Content deltas written before the stall; 0 stalls right after the headers. */
+  afterTokens: number;
+  /**
+   * Keep the connection busy as DeepSeek does under load: `: keep-alive` SSE comments (a blank line for a
+   * JSON answer) every `keepAliveIntervalMs` (default 100), forever. Otherwise nothing more is written.
+   */
+  keepAlive?: boolean;
+  keepAliveIntervalMs?: number;
+}
+
+/** How a scripted streamed answer fails midway. */
+export interface OpenAiFakeFailure {
+  /** Content deltas written before the failure. */
+  afterTokens: number;
+  /** `destroy`: the connection is cut; `error-event`: an OpenAI error object as an SSE event, then the end. */
+  how: 'destroy' | 'error-event';
 }
 
 /** A chat message as the fake accepts it. */
@@ -46,10 +83,34 @@ export interface OpenAiFakeChatRequest {
 export type OpenAiFakeQueueItem =
   /** Answer this HTTP status; `body` defaults to an OpenAI error object for the status. */
   | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
-  /** Answer a normal completion whose assistant message is `text`. */
-  | { text: string; finishReason?: 'stop' | 'length' | 'content_filter'; delayMs?: number }
+  /**
+   * Answer a completion whose assistant message is `text` (streamed with `stream: true`). `reasoning` is the
+   * model's thinking, sent first as `reasoning_content` deltas (DeepSeek-R1, Qwen thinking) or as
+   * `message.reasoning_content`; `ignoreStream` answers a plain JSON completion even to `stream: true`
+   * (a provider that does not stream); `stall` and `fail` end a streamed answer early.
+   */
+  | {
+      text: string;
+      finishReason?: 'stop' | 'length' | 'content_filter';
+      delayMs?: number;
+      reasoning?: string;
+      pace?: OpenAiFakePace;
+      ignoreStream?: boolean;
+      stall?: OpenAiFakeStall;
+      fail?: OpenAiFakeFailure;
+    }
   /** Destroy the connection without answering (after `delayMs`, default 0). */
-  | { hangUp: true; delayMs?: number };
+  | { hangUp: true; delayMs?: number }
+  /** Answer something that is not the API, with status 200 unless given: an HTML page, invalid JSON. */
+  | { raw: string; contentType: string; status?: number; delayMs?: number };
+
+/** One delta written to a streamed answer, with the time it was written (for the bench). */
+export interface OpenAiFakeChunk {
+  /** `Date.now()` when the chunk was written. */
+  at: number;
+  content?: string;
+  reasoning?: string;
+}
 
 /** One request as it arrived. */
 export interface OpenAiFakeRequestLog {
@@ -63,6 +124,12 @@ export interface OpenAiFakeRequestLog {
   status: number;
   /** OpenAI error code of a refused request (`invalid_api_key`, `model_not_found`, ...). */
   errorCode?: string | null;
+  /** The deltas written so far to a streamed answer, in order. */
+  chunks: OpenAiFakeChunk[];
+  /** Keep-alive comments (or blank lines) written while stalled. */
+  keepAlives: number;
+  /** True once the answer was written completely (false for a stall, a failure or a client that left). */
+  completed: boolean;
 }
 
 /** A running OpenAI-compatible fake. */
@@ -107,6 +174,14 @@ function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 
+/** `text` cut into pieces of `size` characters (code points, so no surrogate pair is split). */
+function splitTokens(text: string, size: number): string[] {
+  const points = Array.from(text);
+  const pieces: string[] = [];
+  for (let i = 0; i < points.length; i += size) pieces.push(points.slice(i, i + size).join(''));
+  return pieces;
+}
+
 function defaultErrorFor(status: number): ApiError {
   if (status === 429) {
     return { status, message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' };
@@ -118,7 +193,12 @@ function defaultErrorFor(status: number): ApiError {
 }
 
 /** Validates a chat body; returns the typed request or the API error to answer. */
-function validateChat(body: unknown, models: ReadonlySet<string>, headers: Record<string, string>): OpenAiFakeChatRequest | ApiError {
+function validateChat(
+  body: unknown,
+  models: ReadonlySet<string>,
+  headers: Record<string, string>,
+  rejectStreamOptions: boolean,
+): OpenAiFakeChatRequest | ApiError {
   const bad = (message: string, param: string | null = null): ApiError => ({
     status: 400,
     message,
@@ -162,6 +242,14 @@ function validateChat(body: unknown, models: ReadonlySet<string>, headers: Recor
   }
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
     return bad("Invalid type for 'stream': expected a boolean.", 'stream');
+  }
+  const streamOptions = body.stream_options;
+  if (streamOptions !== undefined && streamOptions !== null) {
+    if (rejectStreamOptions) return bad('Unrecognized request argument supplied: stream_options', 'stream_options');
+    if (stream !== true) return bad("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
+    if (!isRecord(streamOptions) || (streamOptions.include_usage !== undefined && typeof streamOptions.include_usage !== 'boolean')) {
+      return bad("Invalid type for 'stream_options.include_usage': expected a boolean.", 'stream_options.include_usage');
+    }
   }
   if (!models.has(model)) {
     return {
@@ -233,42 +321,105 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
     return `chatcmpl-${randomBytes(12).toString('hex')}`;
   }
 
-  function sendCompletion(res: ServerResponse, request: OpenAiFakeChatRequest, text: string, finishReason: string): void {
+  type TextItem = Extract<OpenAiFakeQueueItem, { text: string }>;
+
+  /** Stops writing when the client left or the fake is closing; `sleep` that never resolves after `close()`. */
+  function gone(res: ServerResponse): boolean {
+    return res.destroyed || res.writableEnded;
+  }
+
+  /** Writes keep-alive lines every interval until the client leaves or the fake closes. */
+  async function keepAliveForever(res: ServerResponse, log: OpenAiFakeRequestLog, stall: OpenAiFakeStall, line: string): Promise<void> {
+    if (stall.keepAlive !== true) return;
+    const interval = stall.keepAliveIntervalMs ?? 100;
+    for (;;) {
+      await timers.sleep(interval);
+      if (gone(res)) return;
+      res.write(line);
+      log.keepAlives += 1;
+    }
+  }
+
+  async function sendCompletion(res: ServerResponse, log: OpenAiFakeRequestLog, request: OpenAiFakeChatRequest, item: TextItem): Promise<void> {
+    const { text, reasoning } = item;
+    const finishReason = item.finishReason ?? 'stop';
     const id = completionId();
     const created = Math.floor(Date.now() / 1000);
     const promptTokens = request.messages.reduce((sum, m) => sum + estimateTokens(m.content) + 4, 0);
-    const completionTokens = estimateTokens(text);
+    const completionTokens = estimateTokens(text) + (reasoning ? estimateTokens(reasoning) : 0);
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     const requestId = `req_${randomBytes(8).toString('hex')}`;
-    if (!request.stream) {
-      sendJson(
-        res,
-        200,
-        {
-          id,
-          object: 'chat.completion',
-          created,
-          model: request.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finishReason }],
-          usage,
-          system_fingerprint: 'fp_fake',
-        },
-        { 'x-request-id': requestId },
-      );
+    log.status = 200;
+    if (!request.stream || item.ignoreStream === true) {
+      const message = { role: 'assistant', content: text, refusal: null, ...(reasoning ? { reasoning_content: reasoning } : {}) };
+      const payload = {
+        id,
+        object: 'chat.completion',
+        created,
+        model: request.model,
+        choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
+        usage,
+        system_fingerprint: 'fp_fake',
+      };
+      if (item.stall || item.fail) {
+        // Headers, then nothing usable: the body stalls (blank lines, as DeepSeek's non-streaming keep-alive) or is cut.
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
+        res.flushHeaders();
+        if (item.fail) {
+          res.write(JSON.stringify(payload).slice(0, 20));
+          res.destroy();
+          return;
+        }
+        if (item.stall) await keepAliveForever(res, log, item.stall, '\n');
+        return;
+      }
+      sendJson(res, 200, payload, { 'x-request-id': requestId });
+      log.completed = true;
       return;
     }
+
+    const pace = { ...options.pace, ...item.pace };
+    const tokenChars = Math.max(1, pace.tokenChars ?? 8);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': requestId });
+    res.flushHeaders();
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): void => {
       res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra })}\n\n`);
     };
-    chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
-    for (const piece of text.match(/[\s\S]{1,8}/g) ?? []) {
-      chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]);
+    const deltas: Array<{ content?: string; reasoning?: string }> = [
+      ...splitTokens(reasoning ?? '', tokenChars).map((piece) => ({ reasoning: piece })),
+      ...splitTokens(text, tokenChars).map((piece) => ({ content: piece })),
+    ];
+    let contentWritten = 0;
+    for (let i = 0; i <= deltas.length; i += 1) {
+      if (item.stall && contentWritten === item.stall.afterTokens && (item.stall.afterTokens > 0 || i === 0)) {
+        await keepAliveForever(res, log, item.stall, ': keep-alive\n\n');
+        return;
+      }
+      if (item.fail && contentWritten === item.fail.afterTokens && (item.fail.afterTokens > 0 || i === 0)) {
+        if (item.fail.how === 'destroy') {
+          res.destroy();
+          return;
+        }
+        res.end(`data: ${JSON.stringify(errorBody(defaultErrorFor(500)))}\n\n`);
+        return;
+      }
+      const delta = deltas[i];
+      if (delta === undefined) break;
+      const delay = i === 0 ? (pace.firstTokenDelayMs ?? 0) : (pace.tokenDelayMs ?? 0);
+      if (delay > 0) await timers.sleep(delay);
+      if (gone(res)) return;
+      if (i === 0) chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+      const wire = delta.content !== undefined ? { content: delta.content } : { content: null, reasoning_content: delta.reasoning };
+      chunk([{ index: 0, delta: wire, finish_reason: null }]);
+      log.chunks.push({ at: Date.now(), ...delta });
+      if (delta.content !== undefined) contentWritten += 1;
     }
+    if (gone(res)) return;
     chunk([{ index: 0, delta: {}, finish_reason: finishReason }]);
     const streamOptions = request.body.stream_options;
     if (isRecord(streamOptions) && streamOptions.include_usage === true) chunk([], { usage });
     res.end('data: [DONE]\n\n');
+    log.completed = true;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -295,6 +446,9 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
       headers,
       body,
       status: 0,
+      chunks: [],
+      keepAlives: 0,
+      completed: false,
     };
     requests.push(log);
     const fail = (err: ApiError): void => {
@@ -346,7 +500,7 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
       fail({ status: 400, message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error', code: null });
       return;
     }
-    const validated = validateChat(body, models, headers);
+    const validated = validateChat(body, models, headers, options.rejectStreamOptions === true);
     if ('status' in validated) {
       fail(validated);
       return;
@@ -357,6 +511,14 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
     if (item && 'hangUp' in item) {
       log.status = 0;
       req.socket.destroy();
+      return;
+    }
+    if (item && 'raw' in item) {
+      log.status = item.status ?? 200;
+      const payload = Buffer.from(item.raw, 'utf8');
+      res.writeHead(log.status, { 'content-type': item.contentType, 'content-length': String(payload.length) });
+      res.end(payload);
+      log.completed = true;
       return;
     }
     if (item && 'status' in item) {
@@ -370,9 +532,8 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
       }
       return;
     }
-    const text = item ? item.text : await (responder ?? defaultOpenAiFakeAnswer)(validated);
-    log.status = 200;
-    sendCompletion(res, validated, text, item?.finishReason ?? 'stop');
+    const textItem: TextItem = item ?? { text: await (responder ?? defaultOpenAiFakeAnswer)(validated) };
+    await sendCompletion(res, log, validated, textItem);
   }
 
   const server = await listenOnLoopback(handle);

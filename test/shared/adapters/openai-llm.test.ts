@@ -72,14 +72,22 @@ describe(guarantee('Faults: LLM'), () => {
       expect(error).toMatchObject({ reason: 'timeout' });
     });
 
-    it('maps a refused connection to a network failure', async () => {
+    it('maps a refused connection to an endpoint refusal naming ECONNREFUSED and the host', async () => {
       const url = fake.url;
       await fake.close();
       const error = await createOpenAiLlm({ apiKey: KEY, baseURL: `${url}/v1`, model: 'qwen-plus', timeoutMs: 1000, maxRetries: 0 })
         .complete([{ role: 'user', content: 'hi' }])
         .catch((caught: unknown) => caught);
-      expect(error).toMatchObject({ reason: 'network' });
+      expect(error).toBeInstanceOf(LlmRefusedError);
+      expect(error).toMatchObject({ reason: 'endpoint', message: expect.stringContaining(`ECONNREFUSED from ${new URL(url).host}`) });
       fake = await startOpenAiFake({ apiKey: KEY, models: ['qwen-plus'] });
+    });
+
+    it('maps a connection cut before the answer to a network failure, retried', async () => {
+      fake.queue({ hangUp: true }, { text: 'after the cut' });
+      await expect(llm({ maxRetries: 1 }).complete([{ role: 'user', content: 'hi' }])).resolves.toMatchObject({ text: 'after the cut' });
+      fake.queue({ hangUp: true });
+      await expect(llm().complete([{ role: 'user', content: 'hi' }])).rejects.toMatchObject({ reason: 'network' });
     });
 
     it.each([
@@ -121,6 +129,35 @@ describe('createOpenAiLlm with OPENAI_API_VERSION set (real AzureOpenAI client a
     await expect(createOpenAiLlm(config({ model: 'missing' })).complete([{ role: 'user', content: 'hi' }])).rejects.toMatchObject({
       reason: 'model',
     });
+  });
+
+  it('ignores OPENAI_BASE_URL in the environment (as s.yaml sets it), which the SDK would read as a second base URL', async () => {
+    const saved = process.env.OPENAI_BASE_URL;
+    process.env.OPENAI_BASE_URL = azure.url;
+    try {
+      azure.queue({ text: 'from Azure' });
+      await expect(createOpenAiLlm(config()).complete([{ role: 'user', content: 'hi' }])).resolves.toMatchObject({ text: 'from Azure' });
+    } finally {
+      if (saved === undefined) delete process.env.OPENAI_BASE_URL;
+      else process.env.OPENAI_BASE_URL = saved;
+    }
+  });
+
+  it('accepts an endpoint that already ends in /openai', async () => {
+    azure.queue({ text: 'from Azure' });
+    await expect(createOpenAiLlm(config({ baseURL: `${azure.url}/openai/` })).complete([{ role: 'user', content: 'hi' }])).resolves.toMatchObject({
+      text: 'from Azure',
+    });
+    expect(azure.requests[0]?.path).toBe('/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=2024-10-21');
+  });
+
+  it('streams from a deployment, asking for usage', async () => {
+    azure.queue({ text: 'streamed from Azure' });
+    const seen: string[] = [];
+    const answer = await createOpenAiLlm(config()).stream([{ role: 'user', content: 'hi' }], { onText: (text) => seen.push(text) });
+    expect(answer).toMatchObject({ text: 'streamed from Azure', completionTokens: expect.any(Number) });
+    expect(seen[seen.length - 1]).toBe('streamed from Azure');
+    expect(azure.requests[0]?.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
   it('maps a wrong key to an auth refusal', async () => {
