@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { handleConversationRequest, type ConversationDeps } from '../../../shared/core/handle-conversation';
 import { MAX_TASK_TEXT_BYTES, parseReplyTask } from '../../../shared/core/reply-task';
-import { MAX_FIELD_LENGTH, parseIncomingMessage, type IncomingMessage } from '../../../shared/dingtalk/message';
+import { parseCommand } from '../../../shared/core/commands';
+import { MAX_AT_USERS, MAX_FIELD_LENGTH, parseIncomingMessage, type IncomingMessage } from '../../../shared/dingtalk/message';
 import { computeSignature } from '../../../shared/dingtalk/signature';
 import { InvalidMessageError } from '../../../shared/errors';
 import type { HttpRequest } from '../../../shared/fc/http-trigger';
@@ -36,6 +37,8 @@ const PATHS: Array<Array<string | number>> = [
   ['content', 'richText', 0, 'text'],
   ['content', 'richText', 1, 'text'],
   ['atUsers', 0, 'dingtalkId'],
+  ['atUsers', 0, 'staffId'],
+  ['atUsers', 1],
   ['toString'],
   ['hasOwnProperty'],
   ['valueOf'],
@@ -56,6 +59,7 @@ const hostileStrings = fc.constantFrom(
   '1', '2', '0', '-1', 'NaN', 'true', 'null', '{}', '[]', '__proto__',
   'https://oapi.dingtalk.com@evil.example/robot', 'https://oapi.dingtalk.com.evil.example/', 'javascript:alert(1)', 'http://127.0.0.1:1/',
   '@bot', '@bot ', '\\clear', '/clear', '\\help', '\\x y',
+  '、clear', '＼ｃｌｅａｒ', '\u200b/clear\u2060', '、清除', '／帮助', '@Bot @Bot', '＠bot', ' @钉钉助手 \\clear', '@Override',
 );
 /** Big strings, sized to cross the id bound, the text cut and JSON escaping (a control character is 6 bytes). */
 const hugeStrings = fc
@@ -164,6 +168,14 @@ function checkWellFormed(message: IncomingMessage): void {
     check(field === undefined || (typeof field === 'string' && field.trim() !== ''), `an optional field is blank: ${JSON.stringify(field)}`);
   }
   check(message.conversationType === '1' || message.conversationType === '2', 'conversationType is not "1" or "2"');
+  check(message.isInAtList === undefined || typeof message.isInAtList === 'boolean', 'isInAtList is not a boolean');
+  if (message.atUsers !== undefined) {
+    check(Array.isArray(message.atUsers) && message.atUsers.length <= MAX_AT_USERS, 'atUsers is not a bounded list');
+    for (const user of message.atUsers) {
+      check(typeof user.dingtalkId === 'string' && user.dingtalkId.trim() !== '' && user.dingtalkId.length <= MAX_FIELD_LENGTH, 'an at user has no usable dingtalkId');
+      check(user.staffId === undefined || (typeof user.staffId === 'string' && user.staffId.trim() !== ''), 'an at user has a blank staffId');
+    }
+  }
   const protocol = new URL(message.sessionWebhook).protocol;
   check(protocol === 'http:' || protocol === 'https:', `sessionWebhook has the scheme ${protocol}`);
   if (message.content.kind === 'text') check(typeof message.content.text === 'string', 'text content is not a string');
@@ -200,6 +212,35 @@ describe(guarantee('Hostile input: bodies (fuzzed)'), () => {
     expect(accepted).toBeGreaterThan(RUNS / 10);
     expect(RUNS - accepted).toBeGreaterThan(RUNS / 10);
     expect(prototypeNames()).toEqual(before);
+  });
+
+  it('changes no 1:1 text, and removes from a group text at most leading robot mentions, for every generated text', () => {
+    const names = ['Bot', '钉钉助手'];
+    const robotMention = /^(?:\s*[@＠](?:bot|钉钉助手))*$/iu;
+    const texts = fc.oneof(
+      { arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }), weight: 2 },
+      { arbitrary: fc.array(fc.oneof(hostileStrings, fc.constantFrom('@', '＠', 'Bot', 'bot', 'BOT', '钉钉助手', 'any', ' ', '\u3000', '\n')), { maxLength: 8 }).map((parts) => parts.join('')), weight: 3 },
+    );
+    let tried = 0;
+    fc.assert(
+      fc.property(texts, fc.constantFrom('1', '2'), fc.boolean(), (text, conversationType, mentioned) => {
+        tried += 1;
+        const body = { ...dingtalkSample('text-group-mention'), conversationType, isInAtList: mentioned, atUsers: mentioned ? [{ dingtalkId: 'bot' }] : [], text: { content: text } };
+        const content = parseIncomingMessage(body, { robotNames: names }).content;
+        check(content.kind === 'text', 'a text message did not parse as text');
+        if (conversationType === '1' || !mentioned) {
+          check(content.text === text, `the text ${JSON.stringify(text)} became ${JSON.stringify(content.text)}`);
+          return;
+        }
+        check(text.endsWith(content.text), 'the parser changed more than the start of the text');
+        check(robotMention.test(text.slice(0, text.length - content.text.length)), `removed more than robot mentions from ${JSON.stringify(text)}`);
+        // The command parser reads whatever is left without throwing.
+        check(typeof parseCommand(content.text).kind === 'string', 'parseCommand failed');
+      }),
+      { numRuns: 2000 },
+    );
+    recordCases('Hostile input: bodies (fuzzed)', tried);
+    expect(tried).toBe(2000);
   });
 
   it('handleConversationRequest answers every signed body with 200 and one valid task, or 400 and nothing invoked', async () => {

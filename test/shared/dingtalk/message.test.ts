@@ -53,6 +53,7 @@ describe('parseIncomingMessage on the reference samples', () => {
       sessionWebhookExpiredTime: 1732005400000,
       createAt: 1732000000000,
       robotCode: 'dingrobotcode000000',
+      chatbotUserId: '$:LWCP_v1:$botUserIdExample0000000000',
     };
     expect(parseIncomingMessage(dingtalkSample('text-1to1'))).toEqual(expected);
   });
@@ -62,6 +63,13 @@ describe('parseIncomingMessage on the reference samples', () => {
     expect(message.content).toEqual({ kind: 'text', text: ' \\clear' });
     expect(message.conversationType).toBe('2');
     expect(message.conversationTitle).toBe('产品研发群');
+  });
+
+  it('reads who a group message mentions: isInAtList, atUsers and the robot\'s own id', () => {
+    const message = parseIncomingMessage(dingtalkSample('text-group-mention'));
+    expect(message.isInAtList).toBe(true);
+    expect(message.atUsers).toEqual([{ dingtalkId: '$:LWCP_v1:$botUserIdExample0000000000' }]);
+    expect(message.chatbotUserId).toBe('$:LWCP_v1:$botUserIdExample0000000000');
   });
 
   it('treats audio without a recognition as unsupported', () => {
