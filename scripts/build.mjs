@@ -11,7 +11,17 @@ const { version } = JSON.parse(await readFile(path.join(root, 'package.json'), '
 
 /** Packages that must never reach a bundle, with the reason, checked against esbuild's metafile. */
 const forbidden = {
-  conversation: ['node_modules/openai/', 'node_modules/gpt-tokenizer/', 'node_modules/@aws-sdk/', 'node_modules/@smithy/'],
+  // FC 3.0's SDK (the ACS3 fallback of the invocation) lives in dist/conversation/fc3-sdk.js, loaded only
+  // when FC refuses @alicloud/fc2's signature.
+  conversation: [
+    'node_modules/openai/',
+    'node_modules/gpt-tokenizer/',
+    'node_modules/@aws-sdk/',
+    'node_modules/@smithy/',
+    'node_modules/@alicloud/fc20230330/',
+    'node_modules/@alicloud/openapi-core/',
+    'node_modules/@darabonba/',
+  ],
   // The AWS SDK (S3 history) lives in dist/reply/s3-sdk.js, loaded only when S3_BUCKET is set.
   reply: ['node_modules/@aws-sdk/', 'node_modules/@smithy/'],
 };
@@ -66,6 +76,21 @@ const s3SdkBesideBundle = {
 };
 
 /**
+ * FC 3.0's own SDK (@alicloud/fc20230330 with its OpenAPI core, ~100 ms to load) signs ACS3-HMAC-SHA256:
+ * the conversation function needs it only if FC refuses @alicloud/fc2's signature
+ * (shared/adapters/fc-acs3-invoke.ts). Its require points at a file of its own beside the bundle, so the
+ * ack path never ships or parses it.
+ */
+const FC3_SDK = '@alicloud/fc20230330';
+const FC3_SDK_FILE = 'fc3-sdk.js';
+const fc3SdkBesideBundle = {
+  name: 'fc3-sdk-beside-bundle',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^@alicloud\/fc20230330$/ }, () => ({ path: `./${FC3_SDK_FILE}`, external: true }));
+  },
+};
+
+/**
  * The source of dist/reply/o200k_base.js: gpt-tokenizer's own encoder, given the same o200k ranks, but
  * as one JSON string instead of a 200,000-element array literal. V8 parses JSON much faster than a
  * literal that size: loading the tokenizer takes ~45 ms and ~12 MB less (measured with `npm run bench`,
@@ -102,7 +127,7 @@ async function bundle(name) {
     external: ['proxy-agent'],
     logLevel: 'warning',
     define: { __BOT_VERSION__: JSON.stringify(version) },
-    plugins: name === 'conversation' ? [unusedByConversation] : [tokenizerBesideBundle, s3SdkBesideBundle],
+    plugins: name === 'conversation' ? [unusedByConversation, fc3SdkBesideBundle] : [tokenizerBesideBundle, s3SdkBesideBundle],
   });
   const inputs = Object.keys(result.metafile.inputs);
   for (const pattern of forbidden[name]) {
@@ -113,6 +138,9 @@ async function bundle(name) {
   await writeFile(path.join(root, 'dist', `${name}.meta.json`), JSON.stringify(result.metafile));
   const bytes = result.metafile.outputs[path.relative(root, outfile)]?.bytes ?? 0;
   console.log(`dist/${name}/index.js ${(bytes / 1024).toFixed(1)} KB`);
+  if (name === 'conversation') {
+    await bundleBeside(name, FC3_SDK_FILE, `module.exports = require(${JSON.stringify(FC3_SDK)});`, 'loaded only if FC refuses the fc2 signature');
+  }
   if (name === 'reply') {
     await bundleBeside(name, TOKENIZER_FILE, tokenizerSource(), 'loaded on first use');
     await bundleBeside(name, S3_SDK_FILE, `module.exports = require(${JSON.stringify(S3_SDK)});`, 'loaded only with S3_BUCKET');

@@ -86,11 +86,19 @@ export interface LlmClient {
   stream(messages: readonly ChatMessage[], options: LlmCallOptions): Promise<LlmAnswer>;
 }
 
+/**
+ * How an FC API request was signed: `fc2` is FC's own scheme (`FC <id>:<signature>`, @alicloud/fc2),
+ * `acs3` is `ACS3-HMAC-SHA256` (FC 3.0's SDK, @alicloud/fc20230330).
+ */
+export type InvokeSigner = 'fc2' | 'acs3';
+
 /** How FC took an async invocation. */
 export interface InvokeResult {
   requestId?: string;
   /** FC already had a task with this id (a redelivered message): nothing new was started. */
   duplicate?: boolean;
+  /** The signature FC accepted, when the invoker knows it. */
+  signer?: InvokeSigner;
 }
 
 /** Starts the reply function asynchronously. Throws `InvokeError` when FC does not accept it. */

@@ -2,13 +2,17 @@
  * A local fake of the Function Compute 3.0 InvokeFunction API
  * (`POST /2023-03-30/functions/{name}/invocations`).
  *
- * It checks requests the way FC does, from FC's documented signing scheme (not from the client
- * library's code): the `FC {accessKeyId}:{signature}` authorization, the clock skew of `date`,
- * the account id, the STS security token, `content-md5`, then the HMAC-SHA256 signature. Only a
- * request that the real service would accept reaches the function handler.
+ * It checks requests the way FC does, from the documented signing schemes (not from the client
+ * libraries' code). FC's own scheme (what @alicloud/fc2 sends): the `FC {accessKeyId}:{signature}`
+ * authorization, the clock skew of `date`, the account id, the STS security token, `content-md5`,
+ * then the HMAC-SHA256 signature. ACS3-HMAC-SHA256 (what FC 3.0's SDK @alicloud/fc20230330 sends):
+ * see ./acs3-signature.ts. Only a request that the real service would accept reaches the function
+ * handler. `refuseFcSignature` makes it refuse FC's own scheme, as an FC 3.0 that only took ACS3
+ * would, so both paths of the invoker are tested.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { fcStringToSign } from '../../local/fc-signature';
+import { checkAcs3Signature, isAcs3Request } from './acs3-signature';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   BodyTooLargeError,
@@ -73,7 +77,16 @@ export interface FcApiFakeOptions {
    * on `err.code` alone (with that shape the fc2 client leaves `err.code` undefined).
    */
   errorFormat?: 'fc2' | 'fc3';
+  /**
+   * Refuse every request signed with FC's own scheme (`FC <id>:<signature>`) with this status and code,
+   * e.g. `{ status: 403, code: 'SignatureNotMatch' }`; ACS3-signed requests are still checked and
+   * accepted. Default: both schemes are accepted.
+   */
+  refuseFcSignature?: { status: number; code: string };
 }
+
+/** Which signing scheme a request used: FC's own (`fc2`) or ACS3-HMAC-SHA256 (`acs3`). */
+export type FcFakeSigner = 'fc2' | 'acs3';
 
 /** One request as it arrived, whatever the outcome. */
 export interface FcFakeRequestLog {
@@ -87,6 +100,8 @@ export interface FcFakeRequestLog {
   /** FC error code when the request was refused. */
   errorCode?: string;
   requestId: string;
+  /** The scheme the request was signed with, when it carried an Authorization header. */
+  signer?: FcFakeSigner;
 }
 
 /** One invocation that passed every check and reached (or will reach) its handler. */
@@ -98,6 +113,8 @@ export interface FcFakeInvocation {
   headers: Record<string, string>;
   invocationType: 'Sync' | 'Async';
   taskId?: string;
+  /** The scheme the accepted request was signed with. */
+  signer: FcFakeSigner;
   /** HTTP status answered: 200 (sync) or 202 (async). */
   status: number;
   state: 'running' | 'succeeded' | 'failed';
@@ -169,7 +186,28 @@ export async function startFcApiFake(options: FcApiFakeOptions): Promise<FcApiFa
     sendJson(res, err.status, body, { 'x-fc-request-id': requestId });
   }
 
-  function authenticate(req: IncomingMessage, body: Buffer, rawPath: string): void {
+  const nonces = new Set<string>();
+
+  /** Checks the request's signature (either scheme); answers which scheme it used. */
+  function authenticate(req: IncomingMessage, body: Buffer, rawPath: string, query: string): FcFakeSigner {
+    const headers = flatHeaders(req);
+    if (isAcs3Request(headers)) {
+      const refusal = checkAcs3Signature(
+        { method: req.method ?? '', path: rawPath, query, headers, body },
+        { keys: options.credentials, now: Date.now(), maxSkewMs: maxSkew, nonces, version: API_VERSION, action: 'InvokeFunction' },
+      );
+      if (refusal !== undefined) throw new FcError(refusal.status, refusal.code, refusal.message);
+      return 'acs3';
+    }
+    authenticateFc(req, body, rawPath);
+    if (options.refuseFcSignature !== undefined) {
+      const { status, code } = options.refuseFcSignature;
+      throw new FcError(status, code, 'The request signature we calculated does not match the signature you provided');
+    }
+    return 'fc2';
+  }
+
+  function authenticateFc(req: IncomingMessage, body: Buffer, rawPath: string): void {
     const authorization = headerValue(req, 'authorization');
     if (!authorization) {
       throw new FcError(400, 'MissingRequiredHeader', 'required HTTP header Authorization was not specified');
@@ -272,7 +310,7 @@ export async function startFcApiFake(options: FcApiFakeOptions): Promise<FcApiFa
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const fullPath = req.url ?? '/';
-    const rawPath = fullPath.split('?')[0] ?? '/';
+    const [rawPath = '/', query = ''] = fullPath.split('?');
     const route = req.method === 'POST' ? INVOKE_PATH.exec(rawPath) : null;
     const functionName = route?.[1] === undefined ? undefined : decodeURIComponent(route[1]);
     const log: FcFakeRequestLog = {
@@ -306,7 +344,8 @@ export async function startFcApiFake(options: FcApiFakeOptions): Promise<FcApiFa
       return;
     }
     try {
-      authenticate(req, body, rawPath);
+      if (headerValue(req, 'authorization') !== undefined) log.signer = isAcs3Request(flatHeaders(req)) ? 'acs3' : 'fc2';
+      const signer = authenticate(req, body, rawPath, query);
       const fn = Object.prototype.hasOwnProperty.call(options.functions, functionName)
         ? options.functions[functionName]
         : undefined;
@@ -348,6 +387,7 @@ export async function startFcApiFake(options: FcApiFakeOptions): Promise<FcApiFa
         headers: flatHeaders(req),
         invocationType: typeHeader,
         taskId,
+        signer,
         status: typeHeader === 'Async' ? 202 : 200,
         state: 'running',
         attempts: 0,

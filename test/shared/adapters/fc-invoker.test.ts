@@ -102,7 +102,7 @@ describe('createFcInvoker (real @alicloud/fc2 against the FC API fake)', () => {
       const second = await invoker().invoke('{"n":2}', { taskId: 'mABC_def-1' });
       await fc.idle();
       expect(first.duplicate).toBeUndefined();
-      expect(second).toEqual({ duplicate: true });
+      expect(second).toEqual({ duplicate: true, signer: 'fc2' });
       expect(fc.requests.map((request) => request.status)).toEqual([202, 409]);
       expect(received.map((payload) => payload.toString('utf8'))).toEqual(['{"n":1}']);
       expect(fc.invocations[0]?.taskId).toBe('mABC_def-1');
