@@ -4,7 +4,7 @@ import { verifySignature } from '../dingtalk/signature';
 import { asyncTaskId } from '../fc/async-task-id';
 import { jsonResponse, type HttpRequest, type HttpResponse } from '../fc/http-trigger';
 import type { Clock, Logger, ReplyInvoker } from '../ports';
-import { encodeReplyTask, toReplyTask } from './reply-task';
+import { encodeReplyTask, probeMarker, toReplyTask } from './reply-task';
 
 /** The health document a GET answers: enough to see the deploy is wired, never a secret value. */
 export interface HealthDocument {
@@ -81,8 +81,10 @@ export async function handleConversationRequest(request: HttpRequest, options: C
   }
 
   let message: IncomingMessage;
+  let body: unknown;
   try {
-    message = parseIncomingMessage(parseJson(request.body));
+    body = parseJson(request.body);
+    message = parseIncomingMessage(body);
   } catch (error) {
     const reason = error instanceof InvalidMessageError ? error.message : 'the body is not a DingTalk message';
     logger.warn('conversation.rejected', { status: 400, reason });
@@ -90,9 +92,12 @@ export async function handleConversationRequest(request: HttpRequest, options: C
   }
 
   const task = toReplyTask(message, clock.now());
-  const log = logger.child({ msgId: message.msgId, user: task.userId });
+  // A deployment probe (npm run doctor -- --url) is recognised only here, after the signature check.
+  const probe = probeMarker(body);
+  if (probe !== undefined) task.probe = probe;
+  const log = logger.child({ msgId: message.msgId, user: task.userId, ...(probe !== undefined ? { probe: probe.id } : {}) });
   try {
-    const { requestId, duplicate } = await deps.invoker.invoke(encodeReplyTask(task), { taskId: asyncTaskId(message) });
+    const { requestId, duplicate, signer } = await deps.invoker.invoke(encodeReplyTask(task), { taskId: asyncTaskId(message) });
     if (duplicate === true) {
       // DingTalk delivered this msgId again; FC already holds its task, so the answer is on its way.
       log.info('conversation.duplicate', { outcome: 'duplicate', ms: clock.now() - started });
@@ -104,13 +109,16 @@ export async function handleConversationRequest(request: HttpRequest, options: C
       conversationType: message.conversationType,
       truncated: task.truncated,
       invokeRequestId: requestId,
+      signer,
       ms: clock.now() - started,
       ...(log.debugEnabled && task.content.kind === 'text' ? { text: task.content.text } : {}),
     });
-    return jsonResponse(200, ACK);
+    return jsonResponse(200, probe === undefined ? ACK : { probe: { id: probe.id, invoked: true, signer, requestId, ms: clock.now() - started } });
   } catch (error) {
     const status = error instanceof InvokeError && error.status !== undefined && error.status < 500 ? 502 : 503;
     log.error('conversation.invoke_failed', { outcome: 'invoke_failed', error: describeError(error), ms: clock.now() - started });
-    return jsonResponse(status, { error: 'invoke_failed', message: 'could not start the reply; see the function logs' });
+    // The prober proved the app secret: it may learn why (the message names no secret).
+    const detail = probe !== undefined ? { probe: { id: probe.id, invoked: false, error: describeError(error) } } : {};
+    return jsonResponse(status, { error: 'invoke_failed', message: 'could not start the reply; see the function logs', ...detail });
   }
 }

@@ -23,6 +23,34 @@ export interface ReplyTask {
   createdAt: number;
   /** When the conversation function accepted the message (epoch ms). */
   receivedAt: number;
+  /**
+   * Set only for a deployment probe (`npm run doctor -- --url`), which the conversation function
+   * recognises after the signature check: reply runs its path without posting, history or limits and
+   * leaves its result under `<HISTORY_PREFIX>probes/<id>.json` (see shared/core/reply/probe.ts).
+   */
+  probe?: ProbeRequest;
+}
+
+/** A deployment probe's id: letters, digits, `_` and `-`, so it is safe in a storage key. */
+export interface ProbeRequest {
+  id: string;
+}
+
+/** What a probe id looks like (`npm run doctor` makes 32 hex digits). */
+export const PROBE_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** The field of a signed callback body that marks it as a deployment probe: `{"dingtalkLlmProbe": {"id": "..."}}`. */
+export const PROBE_BODY_FIELD = 'dingtalkLlmProbe';
+
+/**
+ * The probe a callback body asks for, or undefined for an ordinary message (or a malformed marker).
+ * Read only after the signature check: only a holder of the app secret can start a probe.
+ */
+export function probeMarker(body: unknown): ProbeRequest | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const marker = (body as Record<string, unknown>)[PROBE_BODY_FIELD];
+  const id = typeof marker === 'object' && marker !== null ? (marker as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && PROBE_ID_PATTERN.test(id) ? { id } : undefined;
 }
 
 /** UTF-8 bytes of text a task may carry: a third of FC's async limit, leaving room for JSON escaping. */
@@ -133,5 +161,10 @@ export function parseReplyTask(event: unknown): ReplyTask {
   };
   if (raw.senderStaffId !== undefined) task.senderStaffId = str(raw.senderStaffId, 'senderStaffId');
   if (typeof raw.sessionWebhookExpiredTime === 'number') task.sessionWebhookExpiredTime = raw.sessionWebhookExpiredTime;
+  if (raw.probe !== undefined) {
+    const id = (raw.probe as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string' || !PROBE_ID_PATTERN.test(id)) fail('"probe.id" must be 8 to 64 letters, digits, _ or -');
+    task.probe = { id };
+  }
   return task;
 }
