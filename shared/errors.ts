@@ -33,6 +33,22 @@ export class InvalidTaskError extends BotError {
   readonly kind = 'invalid-task';
 }
 
+/**
+ * The request is larger than any DingTalk callback: answer 413, before the body is decoded or copied, so an
+ * oversized request costs the function no memory. `bytes` is at least the size seen, `limit` the bound.
+ */
+export class PayloadTooLargeError extends BotError {
+  readonly kind = 'too-large';
+
+  constructor(
+    message: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(message);
+  }
+}
+
 /** The asynchronous invocation of the reply function was not accepted by FC. */
 export class InvokeError extends BotError {
   readonly kind = 'invoke';

@@ -5,7 +5,8 @@
  */
 import { createFcInvoker } from '../../shared/adapters/fc-invoker';
 import { loadConversationConfig, secretValues } from '../../shared/config/load-config';
-import { handleConversationRequest, type ConversationDeps } from '../../shared/core/handle-conversation';
+import { handleConversationRequest, payloadTooLarge, type ConversationDeps } from '../../shared/core/handle-conversation';
+import { PayloadTooLargeError } from '../../shared/errors';
 import { InvocationContext } from '../../shared/fc/context';
 import { jsonResponse, parseHttpTriggerEvent, toFcHttpResult, type FcHttpResult, type HttpRequest } from '../../shared/fc/http-trigger';
 import { createLogger } from '../../shared/logging/logger';
@@ -47,6 +48,11 @@ export async function handler(event: unknown, context: unknown): Promise<FcHttpR
   try {
     request = parseHttpTriggerEvent(event);
   } catch (error) {
+    if (error instanceof PayloadTooLargeError) {
+      // Refused before the event was decoded: an oversized body never costs memory.
+      fallbackLogger.warn('conversation.rejected', { status: 413, bytes: error.bytes, limit: error.limit });
+      return toFcHttpResult(payloadTooLarge());
+    }
     fallbackLogger.warn('conversation.bad_event', { message: error instanceof Error ? error.message : String(error) });
     return toFcHttpResult(jsonResponse(400, { error: 'bad_request', message: 'not an FC HTTP-trigger event' }));
   }

@@ -2,7 +2,7 @@ import { describeError, InvalidMessageError, InvokeError, SignatureError } from 
 import { parseIncomingMessage, type IncomingMessage } from '../dingtalk/message';
 import { verifySignature } from '../dingtalk/signature';
 import { asyncTaskId } from '../fc/async-task-id';
-import { jsonResponse, type HttpRequest, type HttpResponse } from '../fc/http-trigger';
+import { jsonResponse, MAX_BODY_BYTES, type HttpRequest, type HttpResponse } from '../fc/http-trigger';
 import type { Clock, Logger, ReplyInvoker } from '../ports';
 import { encodeReplyTask, probeMarker, toReplyTask } from './reply-task';
 
@@ -42,13 +42,24 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+/** The 413 answer to a request larger than any DingTalk callback. */
+export function payloadTooLarge(): HttpResponse {
+  return jsonResponse(413, { error: 'payload_too_large', message: `DingTalk callbacks are small; bodies over ${MAX_BODY_BYTES} bytes are refused` });
+}
+
 /**
- * The conversation function: checks a DingTalk callback in a fixed order — method, required headers,
- * signature, body — then invokes the reply function asynchronously and acknowledges. Nothing slow
- * happens before the ack, and nothing is invoked for a request that fails a check. The invocation's
- * task id is derived from the msgId, so a redelivered message is acknowledged without a second run.
+ * The conversation function: checks a DingTalk callback in a fixed order — size, method, required
+ * headers, signature, body — then invokes the reply function asynchronously and acknowledges. Nothing
+ * slow happens before the ack, and nothing is invoked for a request that fails a check. The
+ * invocation's task id is derived from the message's identity, so a redelivered message is
+ * acknowledged without a second run. (The FC handler refuses an oversized event before it even
+ * becomes a request: see `parseHttpTriggerEvent`.)
  */
 export async function handleConversationRequest(request: HttpRequest, options: ConversationOptions): Promise<HttpResponse> {
+  if (request.body.length > MAX_BODY_BYTES) {
+    options.fallbackLogger.warn('conversation.rejected', { status: 413, bytes: request.body.length, limit: MAX_BODY_BYTES });
+    return payloadTooLarge();
+  }
   if (request.method === 'GET' || request.method === 'HEAD') return jsonResponse(200, options.health());
   if (request.method !== 'POST') {
     const response = jsonResponse(405, { error: 'method_not_allowed', message: 'DingTalk callbacks are POST requests' });

@@ -74,7 +74,7 @@ describe(guarantee('Faults: webhook'), () => {
       sink.queue({ errcode: 130101 });
       const deadline = new AbortController();
       const signals: Array<AbortSignal | undefined> = [];
-      const sleep = (ms: number, signal?: AbortSignal): Promise<void> => {
+      const sleep = (_ms: number, signal?: AbortSignal): Promise<void> => {
         signals.push(signal);
         deadline.abort();
         return Promise.resolve();

@@ -1,7 +1,7 @@
 import { ConfigError, InvokeError } from '../../../shared/errors';
 import { handleConversationRequest, type ConversationDeps } from '../../../shared/core/handle-conversation';
 import { parseReplyTask } from '../../../shared/core/reply-task';
-import { parseHttpTriggerEvent, type HttpRequest } from '../../../shared/fc/http-trigger';
+import { MAX_BODY_BYTES, parseHttpTriggerEvent, type HttpRequest } from '../../../shared/fc/http-trigger';
 import { captureLogger } from '../../helpers/capture-logger';
 import { dingtalkSample } from '../../helpers/fixtures';
 import { guarantee } from '../../helpers/guarantee';
@@ -37,6 +37,19 @@ describe('handleConversationRequest', () => {
       conversationType: '1',
       content: { kind: 'text', text: '你好，请介绍一下你自己' },
     });
+  });
+
+  it('answers 413 to a body over the bound before any other check, and invokes nothing', async () => {
+    const { send, invoker } = setup();
+    const ready = jest.fn(() => {
+      throw new Error('the configuration must not be loaded for an oversized request');
+    });
+    const oversized: HttpRequest = { method: 'PUT', path: '/', headers: {}, body: Buffer.alloc(MAX_BODY_BYTES + 1, 0x20) };
+    const response = await send(oversized, ready);
+    expect(response.statusCode).toBe(413);
+    expect(JSON.parse(response.body)).toMatchObject({ error: 'payload_too_large' });
+    expect(ready).not.toHaveBeenCalled();
+    expect(invoker.payloads).toHaveLength(0);
   });
 
   it('matches the timestamp and sign headers whatever their case', async () => {

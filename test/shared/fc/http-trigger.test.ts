@@ -1,5 +1,12 @@
-import { InvalidMessageError } from '../../../shared/errors';
-import { jsonResponse, parseHttpTriggerEvent, toFcHttpResult, type HttpRequest } from '../../../shared/fc/http-trigger';
+import { InvalidMessageError, PayloadTooLargeError } from '../../../shared/errors';
+import {
+  jsonResponse,
+  MAX_BODY_BYTES,
+  MAX_EVENT_BYTES,
+  parseHttpTriggerEvent,
+  toFcHttpResult,
+  type HttpRequest,
+} from '../../../shared/fc/http-trigger';
 import { httpTriggerEventSample } from '../../helpers/fixtures';
 import { thrown } from '../../helpers/thrown';
 
@@ -11,6 +18,38 @@ function asBuffer(event: unknown): Buffer {
 const invalid = (event: unknown): InvalidMessageError => thrown(InvalidMessageError, () => parseHttpTriggerEvent(event));
 
 describe('parseHttpTriggerEvent', () => {
+  describe('refuses oversized requests before decoding them', () => {
+    const tooLarge = (event: unknown): PayloadTooLargeError => thrown(PayloadTooLargeError, () => parseHttpTriggerEvent(event));
+
+    it('refuses an event over the bound without parsing it (the bytes need not even be JSON)', () => {
+      const event = Buffer.alloc(MAX_EVENT_BYTES + 1, 0x7b);
+      expect(tooLarge(event)).toMatchObject({ bytes: MAX_EVENT_BYTES + 1, limit: MAX_EVENT_BYTES });
+      expect(tooLarge('x'.repeat(MAX_EVENT_BYTES + 1))).toMatchObject({ limit: MAX_EVENT_BYTES });
+    });
+
+    it.each([
+      ['a base64 body', true],
+      ['a UTF-8 body', false],
+    ])('refuses %s one byte over the bound and accepts one at the bound', (_name, base64) => {
+      const event = (bytes: number): Record<string, unknown> => {
+        const sample = httpTriggerEventSample();
+        const raw = Buffer.alloc(bytes, 0x61);
+        sample.body = base64 ? raw.toString('base64') : raw.toString('utf8');
+        sample.isBase64Encoded = base64;
+        return sample;
+      };
+      expect(parseHttpTriggerEvent(asBuffer(event(MAX_BODY_BYTES))).body).toHaveLength(MAX_BODY_BYTES);
+      expect(tooLarge(asBuffer(event(MAX_BODY_BYTES + 1)))).toMatchObject({ bytes: MAX_BODY_BYTES + 1, limit: MAX_BODY_BYTES });
+      expect(tooLarge(event(MAX_BODY_BYTES + 1))).toMatchObject({ limit: MAX_BODY_BYTES });
+    });
+
+    it('counts the bytes of a UTF-8 body, not its characters', () => {
+      const sample = httpTriggerEventSample();
+      sample.body = '字'.repeat(Math.floor(MAX_BODY_BYTES / 3) + 1);
+      expect(tooLarge(sample)).toMatchObject({ limit: MAX_BODY_BYTES });
+    });
+  });
+
   it('parses the reference FC 3.0 HTTP-trigger event handed over as a Buffer', () => {
     const request = parseHttpTriggerEvent(asBuffer(httpTriggerEventSample()));
     const expected: HttpRequest = {
