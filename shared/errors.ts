@@ -221,8 +221,16 @@ export class DingTalkApiError extends BotError {
   }
 }
 
+/**
+ * The reason of the run's deadline signal: the function's time is (nearly) up. Adapters that see their
+ * signal abort map it to their own error with reason `deadline`.
+ */
+export class DeadlineError extends BotError {
+  readonly kind = 'deadline';
+}
+
 /** Why the reply function asks FC to run it again. */
-export type RetryReason = 'webhook-unreachable' | 'claim-busy';
+export type RetryReason = 'webhook-unreachable' | 'dingtalk-unreachable' | 'claim-busy';
 
 /**
  * Thrown by the reply function, and only then, so that FC retries the invocation: nothing was posted

@@ -1,12 +1,17 @@
 /**
- * The reply function (async event, no trigger): answers one DingTalk message with the LLM and posts it
- * to the session webhook. This file only wires configuration and adapters to the core.
+ * The reply function (async event, no trigger): answers one DingTalk message with the LLM and delivers
+ * it (AI card, session webhook or robot OpenAPI). This file only wires configuration and adapters to the
+ * core; the OpenAPI client loads only when DINGTALK_CLIENT_ID is set.
  */
 import { createAxiosWebhookSender } from '../../shared/adapters/axios-webhook';
 import { createObjectStore } from '../../shared/adapters/create-object-store';
 import { createOpenAiLlm } from '../../shared/adapters/openai-llm';
-import { loadReplyConfig, secretValues } from '../../shared/config/load-config';
-import { handleReply, type InvocationInfo, type ReplyDeps, type ReplyOutcome } from '../../shared/core/handle-reply';
+import { loadReplyConfig, secretValues, type ReplyConfig } from '../../shared/config/load-config';
+import { handleReply, type InvocationInfo, type ReplyDeps, type ReplyOutcome } from '../../shared/core/reply/handle-reply';
+import { parseReplyTask } from '../../shared/core/reply-task';
+import { USER_MESSAGES } from '../../shared/core/user-messages';
+import { formatReply } from '../../shared/dingtalk/outgoing';
+import { checkWebhookUrl } from '../../shared/dingtalk/webhook-url';
 import { describeError } from '../../shared/errors';
 import { InvocationContext } from '../../shared/fc/context';
 import { DailyUsage } from '../../shared/history/daily-usage';
@@ -22,11 +27,27 @@ interface Instance {
   context: InvocationContext;
 }
 
-let instance: Instance | undefined;
+let instance: Promise<Instance> | undefined;
+
+/** The OpenAPI adapter module, typed; required lazily so a webhook-only instance never evaluates it. */
+type OpenApiModule = typeof import('../../shared/adapters/dingtalk-openapi');
+
+/** DingTalk's server OpenAPI client, loaded only when the configuration uses it. */
+function createOpenApi(config: ReplyConfig, deps: Pick<ReplyDeps, 'logger'>): ReplyDeps['openApi'] {
+  if (config.openApi === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createDingTalkOpenApi } = require('../../shared/adapters/dingtalk-openapi') as OpenApiModule;
+  return createDingTalkOpenApi({
+    clientId: config.openApi.clientId,
+    clientSecret: config.openApi.clientSecret,
+    apiBase: config.openApi.apiBase,
+    timeoutMs: config.webhookTimeoutMs,
+    logger: deps.logger,
+  });
+}
 
 /** Loads configuration and builds the adapters once per instance, with the first invocation's context. */
-function getInstance(fcContext: unknown): Instance {
-  if (instance !== undefined) return instance;
+async function buildInstance(fcContext: unknown): Promise<Instance> {
   const config = loadReplyConfig(env);
   const context = new InvocationContext({
     ...(config.credentials !== undefined ? { credentials: config.credentials } : {}),
@@ -39,6 +60,7 @@ function getInstance(fcContext: unknown): Instance {
     credentials: () => context.credentials(),
     insideFc: env.FC_FUNCTION_NAME !== undefined,
   });
+  const openApi = createOpenApi(config, { logger: log });
   const deps: ReplyDeps = {
     settings: {
       systemPrompt: config.systemPrompt,
@@ -46,6 +68,7 @@ function getInstance(fcContext: unknown): Instance {
       maxContextTokens: config.maxContextTokens,
       webhookHosts: config.webhookHosts,
       ...config.access,
+      ...(config.openApi?.card !== undefined ? { card: config.openApi.card } : {}),
     },
     history: new ExchangeLog(store, config.history.prefix, log),
     usage: new DailyUsage(store, config.history.prefix),
@@ -54,24 +77,46 @@ function getInstance(fcContext: unknown): Instance {
     clock: systemClock,
     logger: log,
     loadTokenCounter: loadO200kCounter,
+    probeStore: { store, prefix: config.history.prefix },
+    ...(openApi !== undefined ? { openApi } : {}),
   };
-  instance = { deps, context };
-  return instance;
+  return { deps, context };
 }
 
 const fallbackLogger = createLogger({ secrets: secretValues(env), base: { fn: 'reply' } });
 
 /**
+ * The user's only news of a misconfigured bot: one short "ask the admin" message, posted when the event
+ * is a reply task whose session webhook is a DingTalk URL (the default allowlist when the configured one
+ * is unreadable too). Silence would look like the bot ignoring them.
+ */
+async function tellUserMisconfigured(event: unknown): Promise<boolean> {
+  try {
+    const task = parseReplyTask(event);
+    const hosts = (env.DINGTALK_WEBHOOK_HOSTS ?? '').split(',').map((host) => host.trim().toLowerCase()).filter((host) => host !== '');
+    if (checkWebhookUrl(task.sessionWebhook, hosts.length > 0 ? hosts : ['oapi.dingtalk.com']) !== undefined) return false;
+    if (task.sessionWebhookExpiredTime !== undefined && task.sessionWebhookExpiredTime <= Date.now()) return false;
+    await createAxiosWebhookSender({ timeoutMs: 5_000, attempts: 1 }).send(task.sessionWebhook, formatReply(USER_MESSAGES.misconfigured, task));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * FC 3.0 handler: `event` is the Buffer the conversation function sent. Resolves with the outcome, or
- * rejects (so FC retries) only when no answer was posted and a retry can help.
+ * rejects (so FC retries) only when nothing reached the user and a retry can help.
  */
 export async function handler(event: unknown, context: unknown): Promise<{ outcome: ReplyOutcome | 'misconfigured' }> {
   let current: Instance;
   try {
-    current = getInstance(context);
+    instance ??= buildInstance(context);
+    current = await instance;
   } catch (error) {
+    instance = undefined;
     // A retry cannot fix configuration, so this resolves instead of throwing (FC would retry a throw).
-    fallbackLogger.error('reply.misconfigured', { outcome: 'misconfigured', error: describeError(error) });
+    const told = await tellUserMisconfigured(event);
+    fallbackLogger.error('reply.misconfigured', { outcome: 'misconfigured', error: describeError(error), userTold: told });
     return { outcome: 'misconfigured' };
   }
   const fc = current.context.update(context);
@@ -79,6 +124,6 @@ export async function handler(event: unknown, context: unknown): Promise<{ outco
   const invocation: InvocationInfo = {};
   if (fc.requestId !== undefined) invocation.requestId = fc.requestId;
   if (fc.function?.timeout !== undefined) invocation.timeoutMs = fc.function.timeout * 1000;
-  // Throws RetryLaterError only when nothing was posted and FC's retry can help.
+  // Throws RetryLaterError only when nothing reached the user and FC's retry can help.
   return { outcome: await handleReply(event, { ...current.deps, logger, invocation }) };
 }

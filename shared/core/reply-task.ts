@@ -14,6 +14,8 @@ export interface ReplyTask {
   /** The id history is kept under: `senderStaffId`, or `senderId` for users outside the organisation. */
   userId: string;
   senderStaffId?: string;
+  /** The sender's display name: a card or OpenAPI message in a group names the asker with it. */
+  senderNick?: string;
   content: MessageContent;
   /** True when the text was cut to fit the payload limit (the note is already in the text). */
   truncated: boolean;
@@ -106,6 +108,7 @@ export function toReplyTask(message: IncomingMessage, receivedAt: number): Reply
     receivedAt,
   };
   if (message.senderStaffId !== undefined) task.senderStaffId = message.senderStaffId;
+  if (message.senderNick !== undefined) task.senderNick = Array.from(message.senderNick).slice(0, 64).join('');
   if (message.sessionWebhookExpiredTime !== undefined) task.sessionWebhookExpiredTime = message.sessionWebhookExpiredTime;
   return task;
 }
@@ -160,6 +163,7 @@ export function parseReplyTask(event: unknown): ReplyTask {
     receivedAt: raw.receivedAt,
   };
   if (raw.senderStaffId !== undefined) task.senderStaffId = str(raw.senderStaffId, 'senderStaffId');
+  if (typeof raw.senderNick === 'string' && raw.senderNick !== '') task.senderNick = raw.senderNick;
   if (typeof raw.sessionWebhookExpiredTime === 'number') task.sessionWebhookExpiredTime = raw.sessionWebhookExpiredTime;
   if (raw.probe !== undefined) {
     const id = (raw.probe as { id?: unknown } | null)?.id;

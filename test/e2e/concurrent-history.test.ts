@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createFsObjectStore } from '../../shared/adapters/fs-object-store';
 import { createOssObjectStore } from '../../shared/adapters/oss-object-store';
-import { handleReply } from '../../shared/core/handle-reply';
+import { handleReply } from '../../shared/core/reply/handle-reply';
 import type { ObjectStore } from '../../shared/ports';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
 import { STS_CREDENTIALS } from '../helpers/fc-context';

@@ -284,7 +284,7 @@ describe(guarantee('No secrets in logs'), () => {
       400,
     ]);
     expect(events('conversation')).toEqual(expect.arrayContaining(['conversation.accepted', 'conversation.rejected']));
-    expect(byName('reply').results).toEqual([{ outcome: 'answered' }, { outcome: 'webhook_refused' }]);
+    expect(byName('reply').results).toEqual([{ outcome: 'answered' }, { outcome: 'destination_refused' }]);
     expect(events('reply')).toContain('reply.webhook_refused');
     expect(byName('reply-bad-llm-key').results).toEqual([{ outcome: 'llm_failed' }]);
     expect(line('reply-bad-llm-key', 'reply.llm_failed')).toMatchObject({ error: { status: 401 } });

@@ -1,5 +1,5 @@
 import { createOssObjectStore } from '../../shared/adapters/oss-object-store';
-import { handleReply } from '../../shared/core/handle-reply';
+import { handleReply } from '../../shared/core/reply/handle-reply';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
 import { STS_CREDENTIALS } from '../helpers/fc-context';
 import { guarantee } from '../helpers/guarantee';

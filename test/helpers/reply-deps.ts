@@ -1,5 +1,5 @@
 import { MemoryObjectStore } from '../../shared/adapters/memory-object-store';
-import type { ReplyDeps, ReplySettings } from '../../shared/core/handle-reply';
+import type { ReplyDeps, ReplySettings } from '../../shared/core/reply/handle-reply';
 import { encodeReplyTask, toReplyTask, type ReplyTask } from '../../shared/core/reply-task';
 import { parseIncomingMessage } from '../../shared/dingtalk/message';
 import { DailyUsage } from '../../shared/history/daily-usage';

@@ -44,6 +44,7 @@ describe('toReplyTask', () => {
       conversationType: '1',
       userId: 'manager1234',
       senderStaffId: 'manager1234',
+      senderNick: '张三',
       content: { kind: 'text', text: '你好，请介绍一下你自己' },
       truncated: false,
       sessionWebhook: 'https://oapi.dingtalk.com/robot/sendBySession?session=0123456789abcdef0123456789abcdef',

@@ -1,12 +1,12 @@
-import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store';
-import { HELP_TEXT } from '../../../shared/core/commands';
-import { handleReply, type ReplySettings } from '../../../shared/core/handle-reply';
-import { USER_MESSAGES } from '../../../shared/core/user-messages';
-import { StorageError } from '../../../shared/errors';
-import type { ObjectStore } from '../../../shared/ports';
-import { captureLogger } from '../../helpers/capture-logger';
-import { errors } from '../../helpers/ports';
-import { replySetup, SAMPLE_WEBHOOK } from '../../helpers/reply-deps';
+import { MemoryObjectStore } from '../../../../shared/adapters/memory-object-store';
+import { HELP_TEXT } from '../../../../shared/core/commands';
+import { handleReply, type ReplySettings } from '../../../../shared/core/reply/handle-reply';
+import { USER_MESSAGES } from '../../../../shared/core/user-messages';
+import { StorageError } from '../../../../shared/errors';
+import type { ObjectStore } from '../../../../shared/ports';
+import { captureLogger } from '../../../helpers/capture-logger';
+import { errors } from '../../../helpers/ports';
+import { replySetup, SAMPLE_WEBHOOK } from '../../../helpers/reply-deps';
 
 const WEBHOOK = SAMPLE_WEBHOOK;
 
@@ -152,7 +152,7 @@ describe('handleReply', () => {
     ['an IP address', 'https://203.0.113.9/robot/sendBySession?session=x'],
   ])('contacts nothing when the session webhook is %s, and logs the refusal', async (_name, url) => {
     const { deps, task, webhook, llm, logs } = setup();
-    expect(await handleReply(task('hi', { sessionWebhook: url }), deps)).toBe('webhook_refused');
+    expect(await handleReply(task('hi', { sessionWebhook: url }), deps)).toBe('destination_refused');
     expect(webhook.sent).toHaveLength(0);
     expect(llm.prompts).toHaveLength(0);
     expect(logs.find('reply.webhook_refused')).toBeDefined();
@@ -162,14 +162,14 @@ describe('handleReply', () => {
     const { deps, task, llm, clock } = setup();
     const event = task('hi');
     clock.advance(2 * 60 * 60 * 1000);
-    expect(await handleReply(event, deps)).toBe('webhook_expired');
+    expect(await handleReply(event, deps)).toBe('delivery_expired');
     expect(llm.prompts).toHaveLength(0);
   });
 
   it('reports an expired session webhook as the outcome without throwing', async () => {
     const { deps, task, webhook } = setup();
     webhook.failWith = errors.expired();
-    await expect(handleReply(task('hi'), deps)).resolves.toBe('webhook_expired');
+    await expect(handleReply(task('hi'), deps)).resolves.toBe('delivery_expired');
   });
 
   it('ignores an event that is not a reply task, without throwing', async () => {

@@ -1,9 +1,10 @@
-import { handleReply, PART_INTERVAL_MS } from '../../../shared/core/handle-reply';
-import { MAX_PART_CHARS, MAX_PARTS, PARTS_CUT_NOTE } from '../../../shared/dingtalk/split-answer';
-import { WebhookError } from '../../../shared/errors';
-import type { OutgoingMessage } from '../../../shared/ports';
-import { guarantee } from '../../helpers/guarantee';
-import { replySetup } from '../../helpers/reply-deps';
+import { handleReply } from '../../../../shared/core/reply/handle-reply';
+import { PART_INTERVAL_MS } from '../../../../shared/delivery/channel';
+import { MAX_PART_CHARS, MAX_PARTS, PARTS_CUT_NOTE } from '../../../../shared/dingtalk/split-answer';
+import { WebhookError } from '../../../../shared/errors';
+import type { OutgoingMessage } from '../../../../shared/ports';
+import { guarantee } from '../../../helpers/guarantee';
+import { replySetup } from '../../../helpers/reply-deps';
 
 const KEY = { conversationId: 'cidAbCdEfGhIjKlMnOpQrStUvW==', userId: 'manager1234' };
 
@@ -68,9 +69,9 @@ describe(guarantee('Long answers'), () => {
       if (webhook.sent.length === 2) throw new WebhookError('throttled', 'DingTalk throttled the robot (errcode 130101)', { errcode: 130101, retryable: true });
       return send(url, message);
     };
-    await expect(handleReply(task('Q'), deps)).resolves.toBe('webhook_failed');
+    await expect(handleReply(task('Q'), deps)).resolves.toBe('delivery_failed');
     expect(webhook.sent).toHaveLength(2);
-    expect(logs.find('reply.webhook_failed')).toMatchObject({ partsSent: 2 });
+    expect(logs.find('reply.delivery_failed')).toMatchObject({ partsSent: 2 });
   });
 
   it('asks FC to retry when even the first part is throttled: nothing was posted', async () => {

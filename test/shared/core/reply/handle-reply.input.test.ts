@@ -3,17 +3,17 @@
  * that are empty once the @mention is gone, and session webhooks that point anywhere but DingTalk.
  */
 import type { Socket } from 'node:net';
-import { createAxiosWebhookSender } from '../../../shared/adapters/axios-webhook';
-import { HELP_TEXT } from '../../../shared/core/commands';
-import { handleReply, type ReplyDeps } from '../../../shared/core/handle-reply';
-import { encodeReplyTask, toReplyTask, type ReplyTask } from '../../../shared/core/reply-task';
-import { USER_MESSAGES } from '../../../shared/core/user-messages';
-import { parseIncomingMessage } from '../../../shared/dingtalk/message';
-import type { WebhookSender } from '../../../shared/ports';
-import { listenOnLoopback, readBody, sendJson, type LoopbackServer } from '../../fakes/http-helpers';
-import { dingtalkSample } from '../../helpers/fixtures';
-import { guarantee } from '../../helpers/guarantee';
-import { replySetup } from '../../helpers/reply-deps';
+import { createAxiosWebhookSender } from '../../../../shared/adapters/axios-webhook';
+import { HELP_TEXT } from '../../../../shared/core/commands';
+import { handleReply, type ReplyDeps } from '../../../../shared/core/reply/handle-reply';
+import { encodeReplyTask, toReplyTask, type ReplyTask } from '../../../../shared/core/reply-task';
+import { USER_MESSAGES } from '../../../../shared/core/user-messages';
+import { parseIncomingMessage } from '../../../../shared/dingtalk/message';
+import type { WebhookSender } from '../../../../shared/ports';
+import { listenOnLoopback, readBody, sendJson, type LoopbackServer } from '../../../fakes/http-helpers';
+import { dingtalkSample } from '../../../helpers/fixtures';
+import { guarantee } from '../../../helpers/guarantee';
+import { replySetup } from '../../../helpers/reply-deps';
 
 /**
  * The reply core on in-memory ports (the shared `replySetup`), optionally with another webhook sender and
@@ -76,8 +76,6 @@ describe(guarantee('Non-text messages'), () => {
 
   it.each<[string, string, string]>([
     ['a group message of one space', 'text-group-mention', ' '],
-    ['a group message that is only the typed @mention', 'text-group-mention', '@bot '],
-    ['a group message of two typed @mentions', 'text-group-mention', ' @钉钉助手  @bot\u3000'],
     ['a group message of ideographic spaces', 'text-group-mention', '\u3000\u3000'],
     ['an empty 1:1 message', 'text-1to1', ''],
     ['a 1:1 message of newlines', 'text-1to1', '\n\n'],
@@ -89,12 +87,13 @@ describe(guarantee('Non-text messages'), () => {
     expect(llm.prompts).toHaveLength(0);
   });
 
-  it('answers a voice message that recognised as nothing but a mention with the help text', async () => {
-    const { deps, task, llm, webhook } = replyDeps();
-    const body = sample('audio', { content: { duration: 800, downloadCode: 'dc', recognition: '@bot' } });
-    expect(await handleReply(task(body), deps)).toBe('help');
-    expect(webhook.texts()).toEqual([HELP_TEXT]);
-    expect(llm.prompts).toHaveLength(0);
+  it.each<[string, string]>([
+    ['a group message of typed @words', ' @钉钉助手  @bot\u3000'],
+    ['a group message of one typed @word', '@bot '],
+  ])('sends %s to the LLM as the user typed it: DingTalk already removed the real mention', async (_name, content) => {
+    const { deps, task, llm } = replyDeps();
+    expect(await handleReply(task(sample('text-group-mention', { text: { content } })), deps)).toBe('answered');
+    expect(llm.prompts[0]?.at(-1)).toEqual({ role: 'user', content: content.trim() });
   });
 });
 
@@ -220,7 +219,7 @@ describe(guarantee('Session webhook allowlist'), () => {
     ['something that is not a URL', () => 'oapi.dingtalk.com/robot/sendBySession?session=s'],
   ])('sends nothing anywhere, and asks the LLM nothing, for a webhook on %s', async (_name, url) => {
     const { outcome, connections, llm, saved, logs } = await replyTo(url());
-    expect(outcome).toBe('webhook_refused');
+    expect(outcome).toBe('destination_refused');
     expect(connections).toBe(0);
     expect(llm.prompts).toHaveLength(0);
     expect(await saved()).toEqual([]);
@@ -232,7 +231,7 @@ describe(guarantee('Session webhook allowlist'), () => {
     const url = `${catchAll.server.url}/redirect?to=${encodeURIComponent(elsewhere)}`;
     const before = catchAll.arrivals.length;
     const { outcome, connections } = await replyTo(url, ['127.0.0.1']);
-    expect(outcome).toBe('webhook_failed');
+    expect(outcome).toBe('delivery_failed');
     expect(connections).toBe(1);
     expect(catchAll.arrivals.slice(before)).toEqual([expect.stringContaining('/redirect?to=')]);
   });
@@ -242,7 +241,7 @@ describe(guarantee('Session webhook allowlist'), () => {
     const forged = sample('text-1to1', { sessionWebhook: 'https://oapi.dingtalk.com@evil.example/robot/sendBySession?session=s' });
     const setup = realSender();
     const before = catchAll.connections;
-    expect(await handleReply(setup.task(forged), setup.deps)).toBe('webhook_refused');
+    expect(await handleReply(setup.task(forged), setup.deps)).toBe('destination_refused');
     expect(catchAll.connections - before).toBe(0);
     expect(setup.llm.prompts).toHaveLength(0);
   });

@@ -1,11 +1,11 @@
-import { handleReply } from '../../../shared/core/handle-reply';
-import { dailyLimitMessage, USER_MESSAGES } from '../../../shared/core/user-messages';
-import { StorageError } from '../../../shared/errors';
-import type { ObjectStore } from '../../../shared/ports';
-import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store';
-import { DailyUsage } from '../../../shared/history/daily-usage';
-import { guarantee } from '../../helpers/guarantee';
-import { replySetup } from '../../helpers/reply-deps';
+import { handleReply } from '../../../../shared/core/reply/handle-reply';
+import { dailyLimitMessage, USER_MESSAGES } from '../../../../shared/core/user-messages';
+import { StorageError } from '../../../../shared/errors';
+import type { ObjectStore } from '../../../../shared/ports';
+import { MemoryObjectStore } from '../../../../shared/adapters/memory-object-store';
+import { DailyUsage } from '../../../../shared/history/daily-usage';
+import { guarantee } from '../../../helpers/guarantee';
+import { replySetup } from '../../../helpers/reply-deps';
 
 /** 2026-11-21 15:59:00 UTC = 23:59 in Shanghai. */
 const BEFORE_MIDNIGHT_SHANGHAI = Date.UTC(2026, 10, 21, 15, 59, 0);

@@ -1,0 +1,17 @@
+import { describeError } from '../../errors';
+import { USER_MESSAGES } from '../user-messages';
+import { deliverNotice } from './deliver';
+import type { ReplyOutcome } from './report';
+import type { ReplyRun } from './run';
+
+/** `\clear`: deletes this user's history in this conversation and confirms, or says it could not. */
+export async function clearHistory(run: ReplyRun): Promise<ReplyOutcome> {
+  try {
+    const deleted = await run.report.timed('history', () => run.deps.history.clear(run.key));
+    run.report.set({ deleted });
+  } catch (error) {
+    run.log.error('reply.clear_failed', { error: describeError(error) });
+    return deliverNotice(run, USER_MESSAGES.clearFailed, 'clear_failed');
+  }
+  return deliverNotice(run, USER_MESSAGES.cleared, 'cleared');
+}

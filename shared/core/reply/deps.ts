@@ -1,0 +1,64 @@
+import type { DingTalkOpenApi } from '../../dingtalk/openapi';
+import type { CardSettings } from '../../delivery/card-channel';
+import type { ChannelSleep } from '../../delivery/channel';
+import type { Admission } from '../../history/daily-usage';
+import type { HistoryStore } from '../../history/exchange';
+import type { TokenCounter } from '../../llm/token-counter';
+import type { Clock, LlmClient, Logger, ObjectStore, WebhookSender } from '../../ports';
+
+/** The reply function's settings (from the config loader). */
+export interface ReplySettings {
+  systemPrompt: string;
+  historyLength: number;
+  maxContextTokens: number;
+  webhookHosts: readonly string[];
+  /** Staff ids allowed; empty means everyone. */
+  allowedUsers: readonly string[];
+  /** Conversation ids allowed; empty means every conversation. */
+  allowedConversations: readonly string[];
+  /** Questions per user per day; 0 means unlimited. */
+  dailyMessageLimit: number;
+  /** IANA time zone of the daily reset. */
+  timeZone: string;
+  /** AI cards (DINGTALK_CARD_TEMPLATE_ID); needs `openApi` in the deps. */
+  card?: CardSettings;
+}
+
+/** Counts questions per user and day (see `shared/history/daily-usage.ts`). */
+export interface UsageCounter {
+  admit(userId: string, day: string, at: number, messageName: string, limit: number): Promise<Admission>;
+  /** Gives this message's admission back (the question got only an error message). */
+  refund?(userId: string, day: string, messageName: string): Promise<void>;
+}
+
+/** What FC says about the current invocation. */
+export interface InvocationInfo {
+  /** FC's requestId: the same for FC's retries of one async invocation. */
+  requestId?: string;
+  /** The function timeout: the run's deadline, and how long a claim can belong to a live run. */
+  timeoutMs?: number;
+}
+
+/** What the reply core talks to: ports only, resolved once per instance by `functions/reply/index.ts`. */
+export interface ReplyDeps {
+  settings: ReplySettings;
+  history: HistoryStore;
+  usage: UsageCounter;
+  llm: LlmClient;
+  webhook: WebhookSender;
+  clock: Clock;
+  logger: Logger;
+  loadTokenCounter: () => Promise<TokenCounter>;
+  invocation?: InvocationInfo;
+  /** DingTalk's server OpenAPI (DINGTALK_CLIENT_ID): cards, sends after the webhook expired. */
+  openApi?: DingTalkOpenApi;
+  /** The history store's objects and prefix, for the deployment probe (`npm run doctor -- --url`). */
+  probeStore?: { store: ObjectStore; prefix: string };
+  /** Waits between the parts of a long answer. Default: a timer that the deadline cuts short. */
+  sleep?: ChannelSleep;
+  /**
+   * Configuration problems already logged by this instance: each is logged once, not once per message.
+   * Default: one set per module instance.
+   */
+  configHints?: Set<string>;
+}

@@ -1,0 +1,174 @@
+/**
+ * One message, one answer: the exactly-once state machine of a question, whatever FC and DingTalk
+ * redeliver or retry. Its states, and what moves a run from one to the next:
+ *
+ *   admitted ──claim──▶ claimed ──open channel──▶ generating ──LLM answered──▶ saved ──delivered──▶ done
+ *      │                  │                          │                          │
+ *      │                  │                          │                          └─ nothing got through, retry can help:
+ *      │                  │                          │                             marked unposted, FC retries ─▶ resumed
+ *      │                  │                          └─ LLM failed: claim released, question refunded,
+ *      │                  │                             one failure message (never retried: a retry would ask the LLM again)
+ *      │                  ├─ answered (another run posted it) ─▶ duplicate
+ *      │                  ├─ busy (another run holds a fresh claim) ─▶ FC retries later
+ *      │                  └─ unposted (saved, never delivered) ─▶ resumed: deliver the saved answer, no LLM call
+ *      └─ over the daily limit ─▶ the limit message
+ *
+ * A claim is a create-only object in the user's history folder, so one message gets one LLM call. A
+ * streaming channel shows text before the exchange is saved: FC's retry of a run that died mid-stream
+ * takes its own claim over (same requestId) and streams again into the same card, whose id comes from the
+ * message. The history store being unreachable never stops an answer: the run goes on unguarded and says so.
+ */
+import { describeError, LlmRefusedError, RetryLaterError, StorageError } from '../../errors';
+import { ExchangeLog } from '../../history/exchange-log';
+import type { ClaimResult, Exchange } from '../../history/exchange';
+import type { DeliveryChannel } from '../../delivery/channel';
+import { dailyLimitMessage, llmFailureMessage } from '../user-messages';
+import { channelForRun, deliverNotice, deliverText } from './deliver';
+import { generate } from './generate';
+import { admit } from './limits';
+import type { ReplyOutcome } from './report';
+import type { ReplyRun } from './run';
+
+/** How long a claim may be held before another run may take it over, when FC does not say (its timeout). */
+export const DEFAULT_CLAIM_LEASE_MS = 180_000;
+
+/** Claims the message; a store that cannot be reached lets the run go on unguarded. */
+async function claim(run: ReplyRun, exchangeId: string): Promise<ClaimResult> {
+  const { history, clock, invocation } = run.deps;
+  try {
+    return await run.report.timed('claim', () =>
+      history.claim(run.key, exchangeId, {
+        at: clock.now(),
+        ...(invocation?.requestId !== undefined ? { owner: invocation.requestId } : {}),
+        leaseMs: invocation?.timeoutMs ?? DEFAULT_CLAIM_LEASE_MS,
+      }),
+    );
+  } catch (error) {
+    run.log.warn('reply.claim_unavailable', { error: describeError(error) });
+    run.report.set({ claimed: false });
+    return { kind: 'claimed', tookOver: false };
+  }
+}
+
+/** The user's recent exchanges without this message; a store that cannot be read gives none. */
+async function loadContext(run: ReplyRun, exchangeId: string): Promise<Exchange[]> {
+  try {
+    return await run.report.timed('history', () => run.deps.history.loadRecent(run.key, run.deps.settings.historyLength, { exclude: exchangeId }));
+  } catch (error) {
+    // Better an answer without context than none: the log says the history was not read.
+    run.log.warn('reply.history_unavailable', { error: describeError(error) });
+    run.report.set({ historyUnavailable: true });
+    return [];
+  }
+}
+
+/** Saves the exchange; a failure is logged and the answer still goes out. */
+async function save(run: ReplyRun, exchange: Exchange, context: readonly Exchange[], posted?: boolean): Promise<boolean> {
+  try {
+    const owner = run.deps.invocation?.requestId;
+    await run.report.timed('save', () =>
+      run.deps.history.save(run.key, exchange, context, {
+        ...(posted === false ? { posted: false } : {}),
+        ...(owner !== undefined ? { owner } : {}),
+      }),
+    );
+    return true;
+  } catch (error) {
+    run.log.error('reply.history_save_failed', {
+      error: describeError(error),
+      operation: error instanceof StorageError ? error.operation : 'write',
+      posted: posted !== false,
+    });
+    return false;
+  }
+}
+
+/**
+ * Delivers a saved answer. When nothing got through and a retry can help, the exchange is marked unposted
+ * before FC is asked to retry, so the retry delivers it without asking the LLM again.
+ */
+async function deliverAnswer(run: ReplyRun, channel: DeliveryChannel, exchange: Exchange, context: readonly Exchange[], saved: boolean): Promise<ReplyOutcome> {
+  const delivered = await deliverText(run, channel, exchange.assistant, 'answer', 'answered');
+  if (delivered.retry !== undefined) {
+    if (saved) run.report.set({ markedUnposted: await save(run, exchange, context, false) });
+    throw delivered.retry;
+  }
+  return delivered.outcome;
+}
+
+/** Opens the answer's channel; when no channel can carry it, the outcome to end with. */
+async function openChannel(run: ReplyRun, resumed: boolean): Promise<{ channel: DeliveryChannel; refused?: ReplyOutcome }> {
+  const channel = channelForRun(run, 'answer', resumed);
+  const refusal = await run.report.timed('open', () => channel.open({ signal: run.deadline.end, remainingMs: () => run.deadline.remaining() }));
+  if (refusal === undefined) return { channel };
+  return { channel, refused: refusal.expired ? 'delivery_expired' : 'delivery_failed' };
+}
+
+/** The LLM failed: the claim is given up and the question refunded, and the user gets one short message. */
+async function llmFailed(run: ReplyRun, channel: DeliveryChannel, exchangeId: string, error: unknown, refund: () => Promise<void>): Promise<ReplyOutcome> {
+  const operatorHint =
+    error instanceof LlmRefusedError && error.reason !== 'filtered' && error.reason !== 'empty' && error.reason !== 'request'
+      ? 'check OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL (npm run doctor -- --llm)'
+      : undefined;
+  run.log.error('reply.llm_failed', { error: describeError(error), hint: operatorHint });
+  // History stays as it was, and the claim is given up so that asking again is a fresh start.
+  await run.deps.history.release(run.key, exchangeId).catch((releaseError: unknown) => {
+    run.log.warn('reply.release_failed', { error: describeError(releaseError) });
+  });
+  await refund();
+  // One message, never retried by FC: a retry would find the claim free and ask the LLM again.
+  const delivered = await deliverText(run, channel, llmFailureMessage(error), 'failure', 'llm_failed');
+  return delivered.retry !== undefined ? 'delivery_failed' : delivered.outcome;
+}
+
+/** Answers a question exactly once (see the state machine at the top of this file). */
+export async function answerOnce(run: ReplyRun, question: string): Promise<ReplyOutcome> {
+  const { task, deps } = run;
+  const admission = await admit(run);
+  if (!admission.admitted) return deliverNotice(run, dailyLimitMessage(deps.settings.dailyMessageLimit, deps.settings.timeZone), 'limit_reached');
+
+  const exchangeId = ExchangeLog.exchangeId(task.createdAt, task.msgId);
+  // The history read does not depend on the claim: both go out together, saving a round trip.
+  const recent = loadContext(run, exchangeId);
+  const claimed = await claim(run, exchangeId);
+  switch (claimed.kind) {
+    case 'answered':
+      // A run before this one answered: one message gets one answer.
+      return 'duplicate';
+    case 'busy':
+      throw new RetryLaterError('claim-busy', `another run has held this message since ${new Date(claimed.claimedAt).toISOString()}`);
+    case 'unposted': {
+      // A run before this one saved the answer but could not deliver it: deliver it, no second LLM call.
+      run.report.set({ resumed: true });
+      const { channel, refused } = await openChannel(run, true);
+      if (refused !== undefined) return refused;
+      const outcome = await deliverAnswer(run, channel, claimed.exchange, claimed.context, true);
+      if (outcome === 'answered') await save(run, claimed.exchange, claimed.context);
+      return outcome;
+    }
+    case 'claimed':
+      if (claimed.tookOver) run.report.set({ tookOver: true });
+  }
+
+  const { channel, refused } = await openChannel(run, claimed.tookOver);
+  if (refused !== undefined) {
+    await deps.history.release(run.key, exchangeId).catch(() => undefined);
+    await admission.refund();
+    return refused;
+  }
+  const context = await recent;
+  let text: string;
+  try {
+    const streams = deps.settings.card !== undefined && deps.openApi !== undefined;
+    const answer = await generate(run, question, context, streams ? (textSoFar) => channel.progress(textSoFar) : undefined);
+    text = answer.text;
+  } catch (error) {
+    return llmFailed(run, channel, exchangeId, error, admission.refund);
+  }
+
+  const exchange: Exchange = { id: exchangeId, at: task.createdAt, user: question, assistant: text };
+  const saved = await save(run, exchange, context);
+  run.report.set({ saved, answeredAfterMs: deps.clock.now() - task.receivedAt });
+  if (run.log.debugEnabled) run.report.set({ question, answer: text });
+  return deliverAnswer(run, channel, exchange, context, saved);
+}

@@ -1,0 +1,64 @@
+import { checkWebhookUrl, redactWebhookUrl } from '../../dingtalk/webhook-url';
+import { isAllowed } from '../access';
+import { HELP_TEXT, parseCommand } from '../commands';
+import { USER_MESSAGES } from '../user-messages';
+import type { ReplyOutcome } from './report';
+import type { ReplyRun } from './run';
+
+/** What the gates decided about a message. */
+export type GateDecision =
+  /** Nothing is sent anywhere. */
+  | { kind: 'stop'; outcome: ReplyOutcome }
+  /** A fixed text answers it (help, not allowed, text only). */
+  | { kind: 'notice'; text: string; outcome: ReplyOutcome }
+  /** `\clear`. */
+  | { kind: 'clear' }
+  /** A deployment probe from `npm run doctor -- --url`. */
+  | { kind: 'probe' }
+  /** A question for the LLM. */
+  | { kind: 'chat'; question: string };
+
+/**
+ * The gates, in order: where the answer may go (the session webhook must be an allowed DingTalk URL,
+ * or the task is not ours; an expired one with no OpenAPI to fall back on means nobody would hear the
+ * answer), who may ask (ALLOWED_USERS, ALLOWED_CONVERSATIONS), and what was asked (a
+ * probe, a command, a kind of message the bot cannot read, or a question).
+ */
+export function passGates(run: ReplyRun): GateDecision {
+  const { task, deps } = run;
+  const refusal = checkWebhookUrl(task.sessionWebhook, deps.settings.webhookHosts);
+  if (refusal !== undefined) {
+    run.log.warn('reply.webhook_refused', {
+      reason: refusal,
+      url: redactWebhookUrl(task.sessionWebhook),
+      allowed: [...deps.settings.webhookHosts],
+    });
+    return { kind: 'stop', outcome: 'destination_refused' };
+  }
+  if (task.sessionWebhookExpiredTime !== undefined && task.sessionWebhookExpiredTime <= deps.clock.now() && deps.openApi === undefined) {
+    // Nothing could carry an answer: do not ask the LLM for one (with DINGTALK_CLIENT_ID the OpenAPI would).
+    run.log.warn('reply.webhook_expired', { expiredAt: task.sessionWebhookExpiredTime });
+    return { kind: 'stop', outcome: 'delivery_expired' };
+  }
+  if (task.probe !== undefined) return { kind: 'probe' };
+  if (!isAllowed(task, deps.settings)) {
+    run.report.set({ conversationId: task.conversationId });
+    return { kind: 'notice', text: USER_MESSAGES.notAllowed, outcome: 'not_allowed' };
+  }
+  if (task.content.kind === 'unsupported') {
+    run.report.set({ msgtype: task.content.msgtype });
+    return { kind: 'notice', text: USER_MESSAGES.unsupported, outcome: 'unsupported' };
+  }
+  const command = parseCommand(task.content.text);
+  switch (command.kind) {
+    case 'clear':
+      return { kind: 'clear' };
+    case 'help':
+    case 'empty':
+    case 'unknown':
+      run.report.set({ command: command.kind === 'unknown' ? command.name : command.kind });
+      return { kind: 'notice', text: HELP_TEXT, outcome: 'help' };
+    case 'chat':
+      return { kind: 'chat', question: command.text };
+  }
+}
