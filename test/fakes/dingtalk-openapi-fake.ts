@@ -177,7 +177,7 @@ export interface DingTalkOpenApiFake {
   /** A file the robot "received": `downloadCode` gets a download URL on this fake serving `bytes`. */
   addFile(downloadCode: string, bytes: Buffer, contentType: string): void;
   /**
-   * Resolves once `check()` is true, re-checked after every answered call; rejects after `timeoutMs`
+   * Resolves once `check()` is true, re-checked when a call arrives and when it is answered; rejects after `timeoutMs`
    * (default 5000) naming `what`.
    */
   waitUntil(check: () => boolean, what?: string, timeoutMs?: number): Promise<void>;
@@ -463,6 +463,7 @@ export async function startDingTalkOpenApiFake(options: DingTalkOpenApiFakeOptio
     }
     const call: DingTalkFakeCall = { method: req.method ?? '', path: url.pathname, headers: flatHeaders(req), body, status: 0, at: now() };
     calls.push(call);
+    notify();
     try {
       await route(req, res, url, call, body);
     } finally {
