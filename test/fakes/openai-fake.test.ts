@@ -142,4 +142,144 @@ describe('OpenAI-compatible fake with the real openai SDK', () => {
       await other.close();
     }
   });
+
+  describe('streaming', () => {
+    const stream = (body: Record<string, unknown> = {}) =>
+      sdk().chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }], stream: true, ...body });
+
+    it('writes OpenAI chunks at the pace asked for and records when each was written', async () => {
+      fake.queue({ text: 'abcdefghij', pace: { firstTokenDelayMs: 60, tokenDelayMs: 30, tokenChars: 4 } });
+      const started = Date.now();
+      const pieces: string[] = [];
+      for await (const chunk of await stream()) {
+        expect(chunk.object).toBe('chat.completion.chunk');
+        const content = chunk.choices[0]?.delta.content;
+        if (content) pieces.push(content);
+      }
+      expect(pieces).toEqual(['abcd', 'efgh', 'ij']);
+      const chunks = fake.requests[0]?.chunks ?? [];
+      expect(chunks.map((c) => c.content)).toEqual(pieces);
+      expect((chunks[0]?.at ?? 0) - started).toBeGreaterThanOrEqual(55);
+      expect((chunks[2]?.at ?? 0) - (chunks[0]?.at ?? 0)).toBeGreaterThanOrEqual(55);
+      expect(fake.requests[0]?.completed).toBe(true);
+    });
+
+    it('sends reasoning_content deltas before the content, and message.reasoning_content without streaming', async () => {
+      fake.queue({ text: 'Four.', reasoning: 'Two plus two.' });
+      const reasoning: string[] = [];
+      let content = '';
+      for await (const chunk of await stream()) {
+        const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
+        if (delta?.reasoning_content) {
+          expect(content).toBe('');
+          reasoning.push(delta.reasoning_content);
+        }
+        content += delta?.content ?? '';
+      }
+      expect(reasoning.join('')).toBe('Two plus two.');
+      expect(content).toBe('Four.');
+      fake.queue({ text: 'Four.', reasoning: 'Two plus two.' });
+      const whole = await sdk().chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }] });
+      expect(whole.choices[0]?.message).toMatchObject({ content: 'Four.', reasoning_content: 'Two plus two.' });
+    });
+
+    it('answers a plain JSON completion to a stream request when told to ignore streaming', async () => {
+      fake.queue({ text: 'whole', ignoreStream: true });
+      const response = await fetch(`${fake.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }], stream: true }),
+      });
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await response.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { content: 'whole' } }] });
+    });
+
+    it('stalls after the headers with keep-alive comments, forever, until the client leaves', async () => {
+      fake.queue({ text: 'never', stall: { afterTokens: 0, keepAlive: true, keepAliveIntervalMs: 10 } });
+      const controller = new AbortController();
+      const response = await fetch(`${fake.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }], stream: true }),
+        signal: controller.signal,
+      });
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let text = '';
+      while (!text.includes(': keep-alive\n\n: keep-alive\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).not.toContain('data:');
+      controller.abort();
+      await reader.read().catch(() => undefined);
+      expect(fake.requests[0]).toMatchObject({ status: 200, completed: false, chunks: [] });
+      expect(fake.requests[0]?.keepAlives).toBeGreaterThanOrEqual(2);
+    });
+
+    it('cuts the connection after N tokens, or ends with an error event', async () => {
+      fake.queue({ text: 'aaaabbbbcccc', pace: { tokenChars: 4, tokenDelayMs: 20 }, fail: { afterTokens: 2, how: 'destroy' } });
+      const seen: string[] = [];
+      const cut: unknown = await (async () => {
+        for await (const chunk of await stream()) seen.push(chunk.choices[0]?.delta.content ?? '');
+      })().catch((e: unknown) => e);
+      // undici's TypeError, from Node's realm (not Jest's): compare by message.
+      expect(String(cut)).toMatch(/terminated/);
+      expect(fake.requests[0]?.completed).toBe(false);
+      expect(seen.join('')).toBe('aaaabbbb');
+
+      fake.queue({ text: 'aaaabbbb', pace: { tokenChars: 4 }, fail: { afterTokens: 1, how: 'error-event' } });
+      const event: unknown = await (async () => {
+        for await (const chunk of await stream()) void chunk;
+      })().catch((e: unknown) => e);
+      expect(event).toBeInstanceOf(OpenAI.APIError);
+    });
+
+    it('checks stream_options as OpenAI does, and can refuse them as older Azure versions do', async () => {
+      const misplaced: unknown = await sdk()
+        .chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }], stream_options: { include_usage: true } })
+        .catch((e: unknown) => e);
+      expect(misplaced).toBeInstanceOf(OpenAI.BadRequestError);
+      const strict = await startOpenAiFake({ apiKey: API_KEY, models: ['m'], rejectStreamOptions: true });
+      try {
+        const refused: unknown = await new OpenAI({ apiKey: API_KEY, baseURL: strict.baseURL, maxRetries: 0 }).chat.completions
+          .create({ model: 'm', messages: [{ role: 'user', content: 'x' }], stream: true, stream_options: { include_usage: true } })
+          .catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+        expect((refused as InstanceType<typeof OpenAI.BadRequestError>).message).toMatch(/stream_options/);
+      } finally {
+        await strict.close();
+      }
+    });
+  });
+
+  it('answers raw bodies that are not the API: an HTML page with status 200, invalid JSON', async () => {
+    fake.queue({ raw: '<html><body>Welcome</body></html>', contentType: 'text/html' }, { raw: '{"choices": [', contentType: 'application/json' });
+    const post = () =>
+      fetch(`${fake.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }] }),
+      });
+    const html = await post();
+    expect([html.status, html.headers.get('content-type'), await html.text()]).toEqual([200, 'text/html', '<html><body>Welcome</body></html>']);
+    const json = await post();
+    expect([json.status, await json.text()]).toEqual([200, '{"choices": [']);
+  });
+
+  it('checks the Azure path, api-version and api-key header', async () => {
+    const azure = await startOpenAiFake({ apiKey: API_KEY, models: ['dep'], azure: { apiVersions: ['2024-10-21'] } });
+    try {
+      const post = (path: string, key: string) =>
+        fetch(`${azure.url}${path}`, {
+          method: 'POST',
+          headers: { 'api-key': key, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'dep', messages: [{ role: 'user', content: 'x' }] }),
+        }).then((r) => r.status);
+      expect(await post('/openai/deployments/dep/chat/completions?api-version=2024-10-21', API_KEY)).toBe(200);
+      expect(await post('/openai/deployments/dep/chat/completions?api-version=2023-05-15', API_KEY)).toBe(404);
+      expect(await post('/openai/deployments/dep/chat/completions?api-version=2024-10-21', 'wrong')).toBe(401);
+      expect(await post('/openai/deployments/other/chat/completions?api-version=2024-10-21', API_KEY)).toBe(404);
+      expect(await post('/v1/chat/completions?api-version=2024-10-21', API_KEY)).toBe(404);
+    } finally {
+      await azure.close();
+    }
+  });
 });

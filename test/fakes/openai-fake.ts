@@ -45,7 +45,10 @@ export interface OpenAiFakePace {
 
 /** How a scripted streamed answer stops without finishing. */
 export interface OpenAiFakeStall {
-  /** Content deltas written before the stall; 0 stalls right after the headers. */
+  /**
+   * Content deltas written before the stall (0: right after the headers); the stall comes when the next delta
+   * would have. An answer with fewer deltas completes.
+   */
   afterTokens: number;
   /**
    * Keep the connection busy as DeepSeek does under load: `: keep-alive` SSE comments (a blank line for a
@@ -57,7 +60,7 @@ export interface OpenAiFakeStall {
 
 /** How a scripted streamed answer fails midway. */
 export interface OpenAiFakeFailure {
-  /** Content deltas written before the failure. */
+  /** Content deltas written before the failure, which comes when the next delta would have. */
   afterTokens: number;
   /** `destroy`: the connection is cut; `error-event`: an OpenAI error object as an SSE event, then the end. */
   how: 'destroy' | 'error-event';
@@ -390,24 +393,30 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
       ...splitTokens(text, tokenChars).map((piece) => ({ content: piece })),
     ];
     let contentWritten = 0;
-    for (let i = 0; i <= deltas.length; i += 1) {
-      if (item.stall && contentWritten === item.stall.afterTokens && (item.stall.afterTokens > 0 || i === 0)) {
-        await keepAliveForever(res, log, item.stall, ': keep-alive\n\n');
-        return;
-      }
-      if (item.fail && contentWritten === item.fail.afterTokens && (item.fail.afterTokens > 0 || i === 0)) {
-        if (item.fail.how === 'destroy') {
-          res.destroy();
-          return;
-        }
-        res.end(`data: ${JSON.stringify(errorBody(defaultErrorFor(500)))}\n\n`);
-        return;
-      }
+    for (let i = 0; ; i += 1) {
       const delta = deltas[i];
-      if (delta === undefined) break;
+      const stall = item.stall && contentWritten === item.stall.afterTokens ? item.stall : undefined;
+      const fail = item.fail && contentWritten === item.fail.afterTokens ? item.fail : undefined;
+      if (delta === undefined && !stall && !fail) break;
+      // A stall or a failure takes the place of the next delta, at its time.
       const delay = i === 0 ? (pace.firstTokenDelayMs ?? 0) : (pace.tokenDelayMs ?? 0);
       if (delay > 0) await timers.sleep(delay);
       if (gone(res)) return;
+      if (stall) {
+        await keepAliveForever(res, log, stall, ': keep-alive\n\n');
+        return;
+      }
+      if (fail?.how === 'destroy') {
+        // Cut the connection once what was written has left, as a crashed server or a broken network would.
+        await new Promise<void>((resolve) => res.write('', () => resolve()));
+        res.destroy();
+        return;
+      }
+      if (fail) {
+        res.end(`data: ${JSON.stringify(errorBody(defaultErrorFor(500)))}\n\n`);
+        return;
+      }
+      if (delta === undefined) break;
       if (i === 0) chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
       const wire = delta.content !== undefined ? { content: delta.content } : { content: null, reasoning_content: delta.reasoning };
       chunk([{ index: 0, delta: wire, finish_reason: null }]);
