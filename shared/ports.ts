@@ -43,6 +43,12 @@ export interface ObjectStore {
   put(key: string, body: Buffer, options?: { ifAbsent?: boolean }): Promise<boolean>;
   /** Deletes the keys (missing keys are not an error). */
   deleteMany(keys: readonly string[]): Promise<void>;
+  /**
+   * When the object was last written (epoch ms), or undefined when it does not exist. Only stores whose
+   * create-only write can show an object before its content (a filesystem without hard links) have it:
+   * a claim that cannot be read yet is then busy, not abandoned, until its lease runs out from this time.
+   */
+  lastModified?(key: string): Promise<number | undefined>;
   /** Where the objects live, for logs and the health of the configuration (no secrets). */
   readonly description: string;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError, type StorageOperation } from '../errors';
 import type { ObjectStore } from '../ports';
@@ -18,14 +18,30 @@ function fail(operation: StorageOperation, error: unknown): StorageError {
 
 const isCode = (error: unknown, ...codes: string[]): boolean => codes.includes(String((error as { code?: unknown }).code));
 
+/** The filesystem calls whose behaviour differs between filesystems; injected by tests (no hard links, slow writes). */
+export interface FsOperations {
+  link: typeof link;
+  open: typeof open;
+}
+
+/** Options of `createFsObjectStore`. */
+export interface FsObjectStoreOptions {
+  /** Replaces some filesystem calls, e.g. a `link` that fails as on an OSS mount. */
+  fs?: Partial<FsOperations>;
+}
+
 /**
  * History objects as files under a folder: a local directory, or an OSS bucket mounted into FC
  * (e.g. `/mnt/oss`). Writes go to a temporary file first, so a crash never leaves a half-written object;
  * create-only writes use a hard link (atomic, fails if the name exists), falling back to an exclusive
- * create where the filesystem has no links (OSS mounts).
+ * create where the filesystem has no links (OSS mounts). That fallback shows the file before its
+ * content, so `lastModified` (the file's mtime) lets a reader tell a claim still being written from an
+ * abandoned one. On an OSS mount the exclusive create itself is only as atomic as the mount makes it
+ * (ossfs checks, then writes): exactly-once needs OSS_BUCKET there (see the README).
  */
-export function createFsObjectStore(root: string): ObjectStore {
+export function createFsObjectStore(root: string, options: FsObjectStoreOptions = {}): ObjectStore {
   const base = path.resolve(root);
+  const fs: FsOperations = { link, open, ...options.fs };
 
   const resolve = (key: string, operation: StorageOperation = 'write'): string => {
     const segments = key.split('/');
@@ -42,7 +58,7 @@ export function createFsObjectStore(root: string): ObjectStore {
   const writeTemp = async (file: string, body: Buffer): Promise<string> => {
     await mkdir(path.dirname(file), { recursive: true });
     const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
-    const handle = await open(temp, 'wx');
+    const handle = await fs.open(temp, 'wx');
     try {
       await handle.writeFile(body);
       await handle.sync();
@@ -93,7 +109,7 @@ export function createFsObjectStore(root: string): ObjectStore {
           return true;
         }
         try {
-          await link(temp, file);
+          await fs.link(temp, file);
           return true;
         } catch (error) {
           if (isCode(error, 'EEXIST')) return false;
@@ -101,7 +117,7 @@ export function createFsObjectStore(root: string): ObjectStore {
         }
         // No hard links here (e.g. an OSS mount): an exclusive create is still create-only.
         try {
-          const handle = await open(file, 'wx');
+          const handle = await fs.open(file, 'wx');
           try {
             await handle.writeFile(body);
           } finally {
@@ -116,6 +132,15 @@ export function createFsObjectStore(root: string): ObjectStore {
         throw error instanceof StorageError ? error : fail('write', error);
       } finally {
         if (temp !== undefined) await unlink(temp).catch(() => undefined);
+      }
+    },
+
+    async lastModified(key) {
+      try {
+        return (await stat(resolve(key, 'read'))).mtimeMs;
+      } catch (error) {
+        if (isCode(error, 'ENOENT')) return undefined;
+        throw error instanceof StorageError ? error : fail('read', error);
       }
     },
 

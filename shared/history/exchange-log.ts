@@ -110,6 +110,13 @@ export class ExchangeLog implements HistoryStore {
       const existing = decode(body);
       const sameInvocation = options.owner !== undefined && existing?.owner === options.owner;
       if (existing === undefined) {
+        // A store whose create-only write shows the object before its content (a filesystem without
+        // hard links): a claim that cannot be read yet is being written, busy until its lease runs out.
+        // Elsewhere writes are whole, so an unreadable claim is damaged and taken over.
+        const modifiedAt = await this.store.lastModified?.(objectKey);
+        if (modifiedAt !== undefined && options.at - modifiedAt < options.leaseMs) {
+          return { kind: 'busy', claimedAt: Math.min(modifiedAt, options.at) };
+        }
         this.logger?.warn('history.claim_unreadable', { key: objectKey });
       } else if (existing.state !== 'pending') {
         // FC retries only failed runs, and a run never fails after posting: when the run that saved
