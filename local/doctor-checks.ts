@@ -85,11 +85,12 @@ async function llmRow(config: ReplyConfig, timeoutMs: number): Promise<DoctorRow
     if (error instanceof LlmRefusedError && error.reason === 'model') {
       return { check, status: 'fail', detail: `${where}: unknown model or path (404)`, fix: "check OPENAI_MODEL (a model your key may use) and OPENAI_BASE_URL (see the README's provider table)" };
     }
-    if (error instanceof LlmUnavailableError && (error.reason === 'network' || error.reason === 'timeout')) {
+    const unreachable = error instanceof LlmRefusedError && error.reason === 'endpoint';
+    if (unreachable || (error instanceof LlmUnavailableError && (error.reason === 'network' || error.reason === 'timeout'))) {
       return {
         check,
         status: 'fail',
-        detail: `${new URL(config.llm.baseURL).host} ${error.reason === 'network' ? 'could not be reached' : 'did not answer in time'}`,
+        detail: `${new URL(config.llm.baseURL).host} ${unreachable || error.reason === 'network' ? 'could not be reached' : 'did not answer in time'}`,
         fix: 'check OPENAI_BASE_URL, and that this machine (and the reply function) can reach it',
       };
     }
