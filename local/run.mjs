@@ -1,5 +1,7 @@
-// Runs one laptop tool (`npm start`, `npm run chat`, `npm run doctor`): rebuilds what is missing or
-// stale first, then loads dist/local/<tool>.js. "Stale" means a source under shared/, functions/ or
+// Runs one laptop tool (`npm start`, `npm run chat`, `npm run doctor`, `npm run predeploy-check`):
+// rebuilds what is missing or stale first, then loads dist/local/<tool>.js. The tools read their
+// settings from the shell, then .env.local, then .env (local/env-file.ts); the deploy check reads only
+// .env, as `s deploy` does. "Stale" means a source under shared/, functions/ or
 // local/ (or package.json, the build script) is newer than the bundle. Build output goes to stderr, so
 // with `npm run --silent` stdout carries only the tool's own output (transcripts, pipes).
 import { spawnSync } from 'node:child_process';
@@ -38,11 +40,15 @@ function built(file) {
   }
 }
 
-/** The build targets (see scripts/build.mjs) whose bundle is older than its sources. */
-export function staleTargets() {
+/**
+ * The build targets (see scripts/build.mjs) whose bundle is older than its sources. The function
+ * bundles count only for tools that run them; the deploy check (a pre-deploy action of s.yaml, before
+ * s.yaml's own build action) needs only its own file.
+ */
+export function staleTargets(tool) {
   const common = newest(['shared', 'package.json', 'scripts/build.mjs']);
   const targets = [];
-  for (const name of ['conversation', 'reply']) {
+  for (const name of tool === 'deploy-check' ? [] : ['conversation', 'reply']) {
     if (built(`${name}/index.js`) < Math.max(common, newest([`functions/${name}`]))) targets.push(name);
   }
   const tools = Math.min(...TOOLS.map((tool) => built(`local/${tool}.js`)));
@@ -55,13 +61,13 @@ if (!TOOLS.includes(tool)) {
   process.stderr.write(`usage: node local/run.mjs <${TOOLS.join('|')}> [arguments]\n`);
   process.exit(2);
 }
-const stale = staleTargets();
+const stale = staleTargets(tool);
 if (stale.length > 0) {
   process.stderr.write(`building ${stale.join(', ')}...\n`);
   const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), ...stale], { cwd: root, stdio: ['ignore', 2, 2] });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 process.argv.splice(2, 1);
-// npm runs scripts in the project folder; so does a direct call, so .env and .data/ are found.
+// npm runs scripts in the project folder; so does a direct call, so .env, .env.local, s.yaml and .data/ are found.
 process.chdir(root);
 createRequire(import.meta.url)(path.join(root, 'dist', 'local', `${tool}.js`));

@@ -128,3 +128,40 @@ export function sYamlProblems(text: string, functions: readonly FunctionName[] =
   }
   return problems;
 }
+
+/**
+ * `value` with each `${env('NAME', 'default')}` replaced as Serverless Devs renders it: the variable
+ * from `env`, or the default when it is unset or empty ('' when there is none; s itself fails then).
+ */
+export function renderEnvCalls(value: string, env: Readonly<Record<string, string | undefined>>): string {
+  return value.replace(ENV_CALL, (_call, _quote: string, name: string, _defaultQuote: string | undefined, defaultValue: string | undefined) => {
+    const set = env[name];
+    return set !== undefined && set !== '' ? set : (defaultValue ?? '');
+  });
+}
+
+/**
+ * The lines of each resource's block under `resources:` (comments removed), by resource name: what
+ * the deploy check searches for a resource's props (timeout, mounts, VPC).
+ */
+export function resourceSections(text: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  let inResources = false;
+  let current: string[] | undefined;
+  for (const line of withoutComments(text).split('\n')) {
+    if (line.trim() === '') continue;
+    if (/^\S/.test(line)) {
+      inResources = /^resources:\s*$/.test(line);
+      current = undefined;
+      continue;
+    }
+    if (!inResources) continue;
+    const resource = /^ {2}([A-Za-z0-9_-]+):\s*$/.exec(line);
+    if (resource) {
+      current = out[resource[1] as string] = [];
+      continue;
+    }
+    current?.push(line);
+  }
+  return out;
+}

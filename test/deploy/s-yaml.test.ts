@@ -248,13 +248,16 @@ describe('s.yaml', () => {
     expect(() => renderSYaml(withoutRole)).toThrow(/env\('FC_ROLE_ARN'\) not found/);
   });
 
-  it.each(FUNCTION_NAMES)('%s runs the nodejs20 bundle from dist, ships logs, and builds before deploy', (fn) => {
+  it.each(FUNCTION_NAMES)('%s runs the nodejs20 bundle from dist, ships logs, and checks the values then builds before deploy', (fn) => {
     const p = props(withSamples, fn);
     expect(p.runtime).toBe('nodejs20');
     expect(p.handler).toBe('index.handler');
     expect(p.code).toBe(`./dist/${fn}`);
     expect(p.logConfig).toBe('auto');
-    expect(withSamples.resources[fn]?.actions?.['pre-deploy']).toEqual([{ run: `npm run build -- ${fn}`, path: './' }]);
+    expect(withSamples.resources[fn]?.actions?.['pre-deploy']).toEqual([
+      { run: 'npm run --silent predeploy-check', path: './' },
+      { run: `npm run build -- ${fn}`, path: './' },
+    ]);
   });
 
   it('conversation is small and answers within DingTalk\'s 10 s', () => {
