@@ -6,8 +6,28 @@ import { deliverNotice } from './deliver';
 import type { ReplyDeps } from './deps';
 import { answerOnce } from './exactly-once';
 import { passGates } from './gates';
+import { runReplyProbe } from './probe';
 import { NORMAL_OUTCOMES, type ReplyOutcome } from './report';
 import { ReplyRun } from './run';
+
+/** A deployment probe: the store and the LLM checked, the result left for doctor, nothing posted. */
+async function probe(run: ReplyRun): Promise<ReplyOutcome> {
+  const { deps } = run;
+  if (deps.probeStore === undefined) {
+    run.log.warn('reply.probe_unsupported', {});
+    return 'probe';
+  }
+  const result = await runReplyProbe(run.task, {
+    store: deps.probeStore.store,
+    prefix: deps.probeStore.prefix,
+    llm: deps.llm,
+    clock: deps.clock,
+    logger: run.log,
+    signal: run.deadline.work,
+  });
+  run.report.set({ probeOk: result.ok, probeSaved: result.saved });
+  return 'probe';
+}
 
 /** Runs the steps of one message after its task was parsed: gates, then the command, notice or question. */
 async function reply(run: ReplyRun): Promise<ReplyOutcome> {
@@ -20,7 +40,7 @@ async function reply(run: ReplyRun): Promise<ReplyOutcome> {
     case 'clear':
       return clearHistory(run);
     case 'probe':
-      return 'probe';
+      return probe(run);
     case 'chat':
       return answerOnce(run, decision.question);
   }
