@@ -103,13 +103,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     usedBy: ['reply'],
     default: '45',
     description:
-      'Timeout of one LLM request. With the retries, (LLM_MAX_RETRIES + 1) × this stays inside the reply timeout (180 s).',
+      'Time limit of one LLM attempt, its answer included: the whole answer, or for a streamed one the wait for the first text and between two pieces (keep-alive lines do not count). With the retries, (LLM_MAX_RETRIES + 1) × this stays inside the reply timeout (180 s).',
   },
   {
     name: 'LLM_MAX_RETRIES',
     usedBy: ['reply'],
     default: '2',
-    description: 'Retries of a timed-out, rate-limited (429) or failed (5xx) LLM request, with backoff.',
+    description: 'Retries of a timed-out, cut-off, rate-limited (429) or failed (5xx) LLM attempt, with backoff (Retry-After honoured up to 60 s); never of a refusal. The run’s deadline stops them early.',
   },
   {
     name: 'SYSTEM_PROMPT',
