@@ -35,16 +35,24 @@ function entry(spec: VariableSpec): string[] {
 export function renderEnvExample(): string {
   const sections = [
     [
-      '# Copy to .env and fill in. npm start, npm run chat and npm run doctor read .env, and so does',
-      '# `s deploy` (the shell wins over the file). Never commit .env: it holds secrets.',
-      '# Generated from shared/config/variables.ts and local/local-variables.ts by `npm run docs`.',
+      '# Copy to .env (deploy values) and/or .env.local (laptop values) and fill in. Never commit either:',
+      '# they hold secrets (both are gitignored). Generated from shared/config/variables.ts and',
+      '# local/local-variables.ts by `npm run docs`.',
+      '#',
+      '# .env        what `s deploy` sends to Function Compute (s reads it beside s.yaml; the shell wins).',
+      '#             `npm run predeploy-check`, the first pre-deploy action, refuses values that cannot',
+      '#             work there: empty required variables, no history store, loopback or private URLs, a',
+      '#             HISTORY_DIR that is not a mount declared in s.yaml, an LLM budget over the timeout.',
+      '# .env.local  values for this machine only: npm start, npm run chat and npm run doctor read it over',
+      '#             .env (the shell wins over both); s never reads it. Put a local OPENAI_BASE_URL, a',
+      '#             HISTORY_DIR on this laptop and the local tools\' settings (end of this file) here.',
       '#',
       '# Local mode (npm start) needs none of these: without DINGTALK_APP_SECRET it generates a local',
       '# secret, without OPENAI_API_KEY it answers with an offline responder, and history goes to .data/.',
     ],
     ['# ---- The functions (deployed by s.yaml) ----'],
     ...VARIABLES.map(entry),
-    ['# ---- Local tools only (npm start, npm run chat, npm run doctor) ----'],
+    ['# ---- Local tools only (npm start, npm run chat, npm run doctor): put these in .env.local ----'],
     ...LOCAL_VARIABLES.map((spec) => [...comment(spec.description), `# ${spec.name}=${spec.default}`]),
   ];
   return `${sections.map((lines) => lines.join('\n')).join('\n\n')}\n`;

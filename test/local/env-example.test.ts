@@ -25,4 +25,12 @@ describe('.env.example', () => {
     expect(Object.keys(values).sort()).toEqual(VARIABLES.filter((spec) => spec.required).map((spec) => spec.name).sort());
     expect(Object.values(values).every((value) => value === '')).toBe(true);
   });
+
+  it('tells deploy values (.env, read by s deploy and checked before it) from laptop values (.env.local, never deployed), both gitignored', () => {
+    expect(text).toMatch(/^# \.env {8}what `s deploy` sends/m);
+    expect(text).toMatch(/^# \.env\.local {2}values for this machine only: .*\n.*s never reads it/m);
+    expect(text).toContain('npm run predeploy-check');
+    const ignored = readFileSync(path.resolve(__dirname, '../../.gitignore'), 'utf8').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['.env', '.env.local']));
+  });
 });
