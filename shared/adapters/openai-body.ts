@@ -21,6 +21,17 @@ export interface ReadChatBodyOptions {
   onProgress?: () => void;
 }
 
+/**
+ * Wraps what the caller's `onText` threw, so that it ends the call as it is instead of passing for an LLM
+ * failure (and being retried). `original` is the thrown value.
+ */
+export class OnTextError extends Error {
+  constructor(readonly original: unknown) {
+    super('onText threw');
+    this.name = 'OnTextError';
+  }
+}
+
 /** A JSON body larger than this is not a chat completion. */
 const MAX_JSON_CHARS = 16 * 1024 * 1024;
 
@@ -63,7 +74,11 @@ class AnswerBuilder {
     const visible = this.body.text.trimStart();
     if (visible !== '' && visible !== this.shown) {
       this.shown = visible;
-      this.options.onText?.(visible);
+      try {
+        this.options.onText?.(visible);
+      } catch (error) {
+        throw new OnTextError(error);
+      }
     }
   }
 }

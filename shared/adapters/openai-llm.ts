@@ -4,7 +4,7 @@ import { LlmRefusedError, LlmUnavailableError } from '../errors';
 import type { LlmConfig } from '../config/load-config';
 import type { ChatMessage, LlmAnswer, LlmCallOptions, LlmClient } from '../ports';
 import { abortableSleep, type AbortableSleep } from './abortable-sleep';
-import { readChatBody, type ChatBody } from './openai-body';
+import { OnTextError, readChatBody, type ChatBody } from './openai-body';
 import { hostOf, mapOpenAiError } from './openai-errors';
 import { AttemptTimer, isRetryable, retryDelayMs } from './openai-retry';
 
@@ -64,6 +64,7 @@ function createSdkClient(config: LlmConfig, options: OpenAiLlmOptions): OpenAI {
  *
  * Streaming: `onText` gets the visible text so far each time it grows. When an attempt fails after some text
  * was shown, the next attempt's text starts again from the beginning: receivers show the latest text whole.
+ * What `onText` throws ends the call with that very error (it is not an LLM failure, so it is never retried).
  * A provider that answers a stream request with a plain JSON completion works too (one `onText` at the end).
  * `stream_options.include_usage` is asked for; a provider that refuses it with 400 (older Azure API versions)
  * is asked again without it, and never again by this instance.
@@ -147,6 +148,8 @@ export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {
       try {
         return answerOf(await attempt(messages, streaming, options, timer));
       } catch (error) {
+        // The receiver's own failure ends the call unchanged: it is not the LLM's, and not retried.
+        if (error instanceof OnTextError) throw error.original;
         headers = error instanceof OpenAI.APIError ? error.headers : undefined;
         failure = classify(error, timer, signal, n);
       } finally {

@@ -131,6 +131,20 @@ describe(guarantee('Faults: LLM'), () => {
       expect(fake.requests).toHaveLength(2);
     });
 
+    it('ends the call with what onText threw, unchanged and not retried', async () => {
+      fake.queue({ text: 'some text here' });
+      const receiverBug = new RangeError('card update failed');
+      const error = await llm({ maxRetries: 2 })
+        .stream(QUESTION, {
+          onText: () => {
+            throw receiverBug;
+          },
+        })
+        .catch((caught: unknown) => caught);
+      expect(error).toBe(receiverBug);
+      expect(fake.requests).toHaveLength(1);
+    });
+
     it('keeps Chinese text whole across chunk boundaries', async () => {
       const text = '你好，世界！这是一个流式回答，包含表情😀和中文标点。';
       fake.queue({ text, pace: { tokenChars: 1 } });
