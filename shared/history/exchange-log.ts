@@ -1,3 +1,4 @@
+import { describeError } from '../errors';
 import type { Logger, ObjectStore } from '../ports';
 import type { ClaimOptions, ClaimResult, Exchange, HistoryKey, HistoryStore, SaveOptions } from './exchange';
 import { exchangeName, historyFolder } from './keys';
@@ -7,19 +8,28 @@ const DELETE_BATCH = 1000;
 /** Clearing stops after this many batches; a later `\clear` finishes the rest. */
 const MAX_DELETE_BATCHES = 100;
 /**
- * Extra keys listed beyond the history length: room for the caller's own claim and a few of the
- * user's messages still in flight, which are claims rather than exchanges. Costs nothing: one LIST.
+ * Extra keys listed beyond the history length: room for the caller's own claim, the recent-window
+ * object and a few of the user's messages still in flight (claims, not exchanges). Costs nothing: one LIST.
  */
-const LIST_SLACK = 4;
+const LIST_SLACK = 8;
+/** Most keys one LIST returns (OSS and S3 return at most 1000). */
+const MAX_LIST = 1000;
+/**
+ * The recent-window object in each user's folder. Exchange names start with a digit, so it lists after
+ * every exchange and never takes a listing slot from one.
+ */
+export const RECENT_NAME = 'recent.json';
+/** Most exchanges the recent-window object keeps (the loader's largest HISTORY_LENGTH is 100). */
+const MAX_RECENT = 128;
 
 /**
- * What an object in a user's folder holds. A message's object is first its claim (`pending`), then
- * its exchange with the exchanges the answer was based on (`answered`, or `unposted` while the answer
- * still has to be delivered). Version-1 objects without `state` are answered exchanges.
+ * What a message's object holds: first its claim (`pending`), then its exchange (`answered`, or
+ * `unposted` while the answer still has to be delivered). Objects written before version 2 also carry
+ * the exchanges the answer was based on (`context`); they are still read, the context only as a hint.
  */
 type StoredObject =
   | { state: 'pending'; claimedAt: number; owner?: string }
-  | { state: 'answered' | 'unposted'; exchange: Exchange; context: Exchange[]; owner?: string };
+  | { state: 'answered' | 'unposted'; exchange: Exchange; owner?: string; legacyContext?: Exchange[] };
 
 function isExchange(value: unknown): value is Exchange {
   if (typeof value !== 'object' || value === null) return false;
@@ -32,38 +42,50 @@ function isExchange(value: unknown): value is Exchange {
   );
 }
 
+/** Only the four fields of an exchange, whatever else a stored record carries. */
+const exchangeOf = (value: Exchange): Exchange => ({ id: value.id, at: value.at, user: value.user, assistant: value.assistant });
+
 function decode(body: Buffer): StoredObject | undefined {
   try {
     const value = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-    if (value.state === 'pending' && typeof value.claimedAt === 'number') {
-      return typeof value.owner === 'string'
-        ? { state: 'pending', claimedAt: value.claimedAt, owner: value.owner }
-        : { state: 'pending', claimedAt: value.claimedAt };
-    }
+    const owner = typeof value.owner === 'string' ? { owner: value.owner } : {};
+    if (value.state === 'pending' && typeof value.claimedAt === 'number') return { state: 'pending', claimedAt: value.claimedAt, ...owner };
     if (!isExchange(value.exchange)) return undefined;
-    const context = Array.isArray(value.context) ? value.context.filter(isExchange) : [];
     const state = value.state === 'unposted' ? 'unposted' : 'answered';
-    return typeof value.owner === 'string'
-      ? { state, exchange: value.exchange, context, owner: value.owner }
-      : { state, exchange: value.exchange, context };
+    const legacy = Array.isArray(value.context) ? { legacyContext: value.context.filter(isExchange).map(exchangeOf) } : {};
+    return { state, exchange: exchangeOf(value.exchange), ...owner, ...legacy };
   } catch {
     return undefined;
   }
 }
 
-const encode = (object: StoredObject & { v?: 1 }): Buffer => Buffer.from(JSON.stringify({ v: 1, ...object }), 'utf8');
+const encode = (object: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify(object), 'utf8');
 
 const nameOf = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
 
+/** Exchange and claim objects are named `<13 digits>-<hash>.json` (see `exchangeName`). */
+const isMessageKey = (key: string): boolean => /^\d{13}-/.test(nameOf(key));
+
+/** Newest first, then by id, as the listing orders the objects. */
+const newestFirst = (a: Exchange, b: Exchange): number => b.at - a.at || a.id.localeCompare(b.id);
+
 /**
- * History as an append-only log of immutable objects, one per message, under the user's folder.
- * No object is ever read, changed and written back by two runs: a message's object is created once
+ * History as an append-only log of immutable objects, one per message, under the user's folder, plus
+ * one recent-window object that only makes reads cheap.
+ *
+ * No message's object is ever read, changed and written back by two runs: it is created once
  * (create-only) as its claim and only its owner replaces it with the exchange, so concurrent messages
  * from one user cannot overwrite each other and a listing is the truth about which exchanges exist.
- * Each exchange also carries the exchanges its answer was based on, so an ordinary read is one LIST
- * plus one GET of the newest object; only exchanges that object does not carry (written concurrently)
- * cost a GET of their own. Claims live with the history, so they expire with it (lifecycle rules) and
- * `\clear` removes them.
+ * Each object holds its own exchange only, so storage grows with the history, not with the history
+ * times the window.
+ *
+ * After each save the saving run also writes `recent.json`: the exchanges its answer was based on
+ * plus the new one. An ordinary read is one LIST and one GET of that object, in parallel; the listing
+ * decides which exchanges exist (one cleared by `\clear`, or released, is left out even if the recent
+ * object still has it), and any listed object the recent object does not have (saved concurrently, or
+ * a claim in flight) costs a GET of its own. Claims never take an exchange's place: the read keeps
+ * going down the listing until it has `limit` answered exchanges. Claims live with the history, so
+ * they expire with it (lifecycle rules) and `\clear` removes them.
  */
 export class ExchangeLog implements HistoryStore {
   constructor(
@@ -74,36 +96,40 @@ export class ExchangeLog implements HistoryStore {
 
   async loadRecent(key: HistoryKey, limit: number, options: { exclude?: string } = {}): Promise<Exchange[]> {
     if (limit <= 0) return [];
-    const listed = await this.store.list(historyFolder(this.prefix, key), limit + LIST_SLACK);
-    const keys = listed.filter((listedKey) => nameOf(listedKey) !== options.exclude);
-    const known = new Map<string, Exchange>();
-    // Newest first: claims in flight are skipped until the newest exchange, which carries its context.
-    let start = 0;
-    for (; start < keys.length; start += 1) {
-      const object = await this.read(keys[start] as string);
-      if (object !== undefined && object.state !== 'pending') {
-        for (const exchange of [object.exchange, ...object.context]) known.set(exchange.id, exchange);
-        break;
+    const folder = historyFolder(this.prefix, key);
+    let listLimit = Math.min(MAX_LIST, limit + LIST_SLACK);
+    const [firstListing, recent] = await Promise.all([this.store.list(folder, listLimit), this.readRecent(folder)]);
+    const known = new Map<string, Exchange>(recent.map((exchange) => [exchange.id, exchange]));
+    // A folder written before the recent object existed: the newest exchange carries the others.
+    let hintsWanted = recent.length === 0;
+    const found: Exchange[] = [];
+    let listed = firstListing;
+    let after = '';
+    for (;;) {
+      const keys = listed.filter((listedKey) => isMessageKey(listedKey) && nameOf(listedKey) !== options.exclude && listedKey > after);
+      let cursor = 0;
+      while (found.length < limit && cursor < keys.length) {
+        // Enough keys to fill the window if every unknown one is an exchange; known ones cost nothing.
+        const batch = keys.slice(cursor, cursor + (hintsWanted ? 1 : limit - found.length));
+        cursor += batch.length;
+        after = batch[batch.length - 1] ?? after;
+        const objects = await Promise.all(batch.map((batchKey) => known.get(nameOf(batchKey)) ?? this.readExchange(batchKey, known)));
+        for (const exchange of objects) if (exchange !== undefined && found.length < limit) found.push(exchange);
+        hintsWanted = false;
       }
+      // Done, or the folder has nothing beyond this listing, or it is all claims as far as a LIST reaches.
+      if (found.length >= limit || listed.length < listLimit || listLimit >= MAX_LIST) break;
+      listLimit = Math.min(MAX_LIST, listLimit * 4);
+      listed = await this.store.list(folder, listLimit);
     }
-    const window = keys.slice(start, start + limit);
-    const missing = window.filter((older) => !known.has(nameOf(older)));
-    const fetched = await Promise.all(missing.map((older) => this.read(older)));
-    for (const object of fetched) if (object !== undefined && object.state !== 'pending') known.set(object.exchange.id, object.exchange);
-    // The listing decides which exchanges exist (a cleared one may linger in an older object's context).
-    return window
-      .map((listedKey) => known.get(nameOf(listedKey)))
-      .filter((exchange): exchange is Exchange => exchange !== undefined)
-      .sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+    return found.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
   }
 
   async claim(key: HistoryKey, exchangeId: string, options: ClaimOptions): Promise<ClaimResult> {
     const objectKey = this.objectKey(key, exchangeId);
-    const claim: StoredObject = options.owner !== undefined
-      ? { state: 'pending', claimedAt: options.at, owner: options.owner }
-      : { state: 'pending', claimedAt: options.at };
+    const claim = encode({ v: 2, state: 'pending', claimedAt: options.at, ...(options.owner !== undefined ? { owner: options.owner } : {}) });
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      if (await this.store.put(objectKey, encode(claim), { ifAbsent: true })) return { kind: 'claimed', tookOver: false };
+      if (await this.store.put(objectKey, claim, { ifAbsent: true })) return { kind: 'claimed', tookOver: false };
       const body = await this.store.get(objectKey);
       // Released between our write and our read: claim again.
       if (body === undefined) continue;
@@ -122,7 +148,8 @@ export class ExchangeLog implements HistoryStore {
         // FC retries only failed runs, and a run never fails after posting: when the run that saved
         // this answer was this very invocation, its post did not happen, so the answer is still owed.
         if (existing.state === 'unposted' || sameInvocation) {
-          return { kind: 'unposted', exchange: existing.exchange, context: existing.context };
+          const context = existing.legacyContext ?? (await this.recentContext(key, existing.exchange.id));
+          return { kind: 'unposted', exchange: existing.exchange, context };
         }
         return { kind: 'answered', exchange: existing.exchange };
       } else if (!sameInvocation && options.at - existing.claimedAt < options.leaseMs) {
@@ -130,7 +157,7 @@ export class ExchangeLog implements HistoryStore {
       }
       // The claim's run is gone (a retry of the same invocation, an expired lease, or an unreadable
       // claim): take it over. Only runs for this one message ever write this key.
-      await this.store.put(objectKey, encode(claim));
+      await this.store.put(objectKey, claim);
       return { kind: 'claimed', tookOver: true };
     }
     return { kind: 'busy', claimedAt: options.at };
@@ -141,14 +168,25 @@ export class ExchangeLog implements HistoryStore {
   }
 
   async save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[], options: SaveOptions = {}): Promise<void> {
-    const object: StoredObject = {
+    const object = {
+      v: 2,
       state: options.posted === false ? 'unposted' : 'answered',
-      exchange,
-      context: context.filter((item) => item.id !== exchange.id),
+      exchange: exchangeOf(exchange),
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
     };
-    if (options.owner !== undefined) object.owner = options.owner;
     // Replaces this message's own claim; no other message writes this key.
     await this.store.put(this.objectKey(key, exchange.id), encode(object));
+    // Marking an answer unposted changes nothing a reader of the history sees.
+    if (options.posted === false) return;
+    // Then the recent window, after the exchange exists: a reader never finds an answer here that the
+    // history does not have. Only a cache: a failure costs later reads a few GETs, nothing else.
+    const recent = new Map<string, Exchange>();
+    for (const item of [exchange, ...context]) if (!recent.has(item.id)) recent.set(item.id, exchangeOf(item));
+    const window = [...recent.values()].sort(newestFirst).slice(0, MAX_RECENT);
+    const folder = historyFolder(this.prefix, key);
+    await this.store.put(`${folder}${RECENT_NAME}`, encode({ v: 2, recent: window })).catch((error: unknown) => {
+      this.logger?.warn('history.recent_not_saved', { error: describeError(error) });
+    });
   }
 
   async clear(key: HistoryKey): Promise<number> {
@@ -158,7 +196,7 @@ export class ExchangeLog implements HistoryStore {
       const keys = await this.store.list(folder, DELETE_BATCH);
       if (keys.length === 0) break;
       await this.store.deleteMany(keys);
-      deleted += keys.length;
+      deleted += keys.filter(isMessageKey).length;
     }
     return deleted;
   }
@@ -172,11 +210,41 @@ export class ExchangeLog implements HistoryStore {
     return `${historyFolder(this.prefix, key)}${exchangeId}`;
   }
 
-  private async read(key: string): Promise<StoredObject | undefined> {
+  /** The recent-window object's exchanges, newest first; none when it is missing or unreadable. */
+  private async readRecent(folder: string): Promise<Exchange[]> {
+    const key = `${folder}${RECENT_NAME}`;
+    const body = await this.store.get(key);
+    if (body === undefined) return [];
+    try {
+      const value = JSON.parse(body.toString('utf8')) as { recent?: unknown };
+      if (Array.isArray(value.recent)) return value.recent.filter(isExchange).map(exchangeOf);
+    } catch {
+      // Reported below; the listing still finds every exchange.
+    }
+    this.logger?.warn('history.object_unreadable', { key });
+    return [];
+  }
+
+  /** The exchanges of the recent window other than `exchangeId`: the context of an answer saved earlier. */
+  private async recentContext(key: HistoryKey, exchangeId: string): Promise<Exchange[]> {
+    const recent = await this.readRecent(historyFolder(this.prefix, key)).catch(() => []);
+    return recent.filter((item) => item.id !== exchangeId).reverse();
+  }
+
+  /**
+   * One listed object's exchange, or undefined for a claim (or an unreadable object). An object written
+   * before version 2 carries older exchanges: they are remembered so that they cost no GET.
+   */
+  private async readExchange(key: string, known: Map<string, Exchange>): Promise<Exchange | undefined> {
     const body = await this.store.get(key);
     if (body === undefined) return undefined;
     const object = decode(body);
-    if (object === undefined) this.logger?.warn('history.object_unreadable', { key });
-    return object;
+    if (object === undefined) {
+      this.logger?.warn('history.object_unreadable', { key });
+      return undefined;
+    }
+    if (object.state === 'pending') return undefined;
+    for (const item of object.legacyContext ?? []) if (!known.has(item.id)) known.set(item.id, item);
+    return object.exchange;
   }
 }

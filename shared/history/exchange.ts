@@ -24,7 +24,8 @@ export type ClaimResult =
   | { kind: 'answered'; exchange: Exchange }
   /**
    * A run saved the answer but did not post it (it could not reach DingTalk, or it was this same
-   * invocation and died before posting): post it now, without asking the LLM again.
+   * invocation and died before posting): post it now, without asking the LLM again. `context` is the
+   * history as the recent window has it now (re-read, not stored with the exchange), oldest first.
    */
   | { kind: 'unposted'; exchange: Exchange; context: Exchange[] };
 
@@ -62,10 +63,10 @@ export interface HistoryStore {
   release(key: HistoryKey, exchangeId: string): Promise<void>;
   /**
    * Saves one exchange in place of its claim. `context` is what the answer was based on (from
-   * `loadRecent`); it is kept alongside to make the next read cheaper. Saving the same exchange twice
-   * keeps one copy.
+   * `loadRecent`); with the new exchange it becomes the recent window that makes the next read cheap
+   * (it is not stored with the exchange). Saving the same exchange twice keeps one copy.
    */
   save(key: HistoryKey, exchange: Exchange, context: readonly Exchange[], options?: SaveOptions): Promise<void>;
-  /** Deletes the history; answers how many objects were deleted. */
+  /** Deletes the history; answers how many messages' objects (exchanges and claims) were deleted. */
   clear(key: HistoryKey): Promise<number>;
 }

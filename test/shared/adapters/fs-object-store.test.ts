@@ -173,7 +173,8 @@ describe('ExchangeLog over the filesystem store with hostile ids', () => {
     expect(readdirSync(parent)).toEqual(['root']);
     expect(readdirSync(root)).toEqual(['history']);
     const files = filesUnder(root);
-    expect(files).toHaveLength(HOSTILE.length * 2);
+    // Two exchanges and one recent window per user.
+    expect(files).toHaveLength(HOSTILE.length * 3);
     for (const file of files) {
       const segments = file.split('/');
       expect(segments).toHaveLength(4);

@@ -1,7 +1,8 @@
 import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store';
 import type { Exchange, HistoryKey } from '../../../shared/history/exchange';
-import { ExchangeLog } from '../../../shared/history/exchange-log';
+import { ExchangeLog, RECENT_NAME } from '../../../shared/history/exchange-log';
 import { historyFolder } from '../../../shared/history/keys';
+import { StorageError } from '../../../shared/errors';
 import type { ObjectStore } from '../../../shared/ports';
 import { captureLogger } from '../../helpers/capture-logger';
 import { guarantee } from '../../helpers/guarantee';
@@ -54,6 +55,8 @@ function objectKey(item: Exchange, key: HistoryKey = KEY): string {
   return `${historyFolder(PREFIX, key)}${item.id}`;
 }
 
+const recentKey = (key: HistoryKey = KEY): string => `${historyFolder(PREFIX, key)}${RECENT_NAME}`;
+
 function setup(): { memory: MemoryObjectStore; store: CountingStore; log: ExchangeLog; capture: ReturnType<typeof captureLogger> } {
   const memory = new MemoryObjectStore();
   const store = new CountingStore(memory);
@@ -90,13 +93,22 @@ describe('ExchangeLog', () => {
     expect(await log.loadRecent(KEY, 2)).toEqual(saved.slice(3));
   });
 
-  it('reads with one list and one get when the newest object carries the others', async () => {
+  it('reads with one LIST and one GET of the recent window', async () => {
     const { log, store } = setup();
     const saved = await saveSequentially(log, 5);
     store.reset();
     expect(await log.loadRecent(KEY, 5)).toEqual(saved);
     expect(store.calls).toEqual({ list: 1, get: 1, put: 0, deleteMany: 0 });
-    expect(store.gets).toEqual([objectKey(saved[4] as Exchange)]);
+    expect(store.gets).toEqual([recentKey()]);
+  });
+
+  it('saves with two writes: the exchange in place of its claim, then the recent window', async () => {
+    const { log, store } = setup();
+    const [first] = await saveSequentially(log, 1);
+    const second = exchange(2);
+    store.reset();
+    await log.save(KEY, second, [first as Exchange]);
+    expect(store.calls).toEqual({ list: 0, get: 0, put: 2, deleteMany: 0 });
   });
 
   it('returns both of two concurrent saves, fetching the one the newest does not carry', async () => {
@@ -109,7 +121,10 @@ describe('ExchangeLog', () => {
     store.reset();
     expect(await log.loadRecent(KEY, 10)).toEqual([...saved, third, fourth]);
     expect(store.calls.list).toBe(1);
-    expect(store.gets).toEqual([objectKey(fourth), objectKey(third)]);
+    // The recent window was written last by one of the two; the other's exchange costs a GET.
+    expect(store.gets).toHaveLength(2);
+    expect(store.gets[0]).toBe(recentKey());
+    expect([objectKey(third), objectKey(fourth)]).toContain(store.gets[1]);
   });
 
   it('does not return a cleared exchange that a newer object still carries in its context', async () => {
@@ -129,16 +144,33 @@ describe('ExchangeLog', () => {
     await log.save(KEY, first, []);
     const resaved = { ...first, assistant: 'the same answer, saved again by the run that owns the claim' };
     await log.save(KEY, resaved, []);
-    expect([...memory.objects.keys()]).toEqual([objectKey(first)]);
+    expect([...memory.objects.keys()].sort()).toEqual([objectKey(first), recentKey()].sort());
     expect(await log.loadRecent(KEY, 5)).toEqual([resaved]);
   });
 
-  it('does not store the exchange itself in its own context', async () => {
+  it('stores each exchange alone, without the context it was answered with', async () => {
     const { log, memory } = setup();
-    const first = exchange(1);
-    await log.save(KEY, first, [first]);
-    const stored = JSON.parse((memory.objects.get(objectKey(first)) ?? Buffer.from('{}')).toString('utf8')) as { context: Exchange[] };
-    expect(stored.context).toEqual([]);
+    const [first] = await saveSequentially(log, 1);
+    const second = exchange(2);
+    await log.save(KEY, second, [first as Exchange, second]);
+    const stored = JSON.parse((memory.objects.get(objectKey(second)) ?? Buffer.from('{}')).toString('utf8')) as Record<string, unknown>;
+    expect(stored).toEqual({ v: 2, state: 'answered', exchange: second });
+    const recent = JSON.parse((memory.objects.get(recentKey()) ?? Buffer.from('{}')).toString('utf8')) as { recent: Exchange[] };
+    expect(recent.recent).toEqual([second, first]);
+  });
+
+  it('grows storage with the history, not with history times window: 50 exchanges of 20 KB at a window of 50', async () => {
+    const { log, memory } = setup();
+    const size = 20_000;
+    for (let n = 1; n <= 50; n += 1) {
+      const item = { ...exchange(n), user: 'q'.repeat(size / 2), assistant: 'a'.repeat(size / 2) };
+      await log.save(KEY, item, await log.loadRecent(KEY, 50, { exclude: item.id }));
+    }
+    const bytes = [...memory.objects.values()].reduce((sum, body) => sum + body.length, 0);
+    // The exchanges (1 MB) plus one recent window of at most 51 of them; it was 25.6 MB with the context in each.
+    expect(memory.objects.size).toBe(51);
+    expect(bytes).toBeLessThan(2 * 50 * size * 1.05);
+    expect(await log.loadRecent(KEY, 50)).toHaveLength(50);
   });
 
   it("clears only the user's own history in that conversation and answers the count", async () => {
@@ -152,15 +184,17 @@ describe('ExchangeLog', () => {
     expect(await log.loadRecent(KEY, 10)).toEqual([]);
     expect(await log.loadRecent(otherUser, 10)).toEqual(theirs);
     expect(await log.loadRecent(otherConversation, 10)).toEqual(elsewhere);
-    expect(memory.objects.size).toBe(6);
+    // Their exchanges and each folder's recent window.
+    expect(memory.objects.size).toBe(8);
     expect(await log.clear(KEY)).toBe(0);
   });
 
-  it('skips and logs a corrupt newest object, reading the others individually', async () => {
+  it('skips and logs a corrupt newest object, reading the others individually when the recent window is gone', async () => {
     const { log, memory, capture } = setup();
     const saved = await saveSequentially(log, 3);
     const corrupt = objectKey(saved[2] as Exchange);
     memory.objects.set(corrupt, Buffer.from('{"v":1,"exchange":{"id":', 'utf8'));
+    memory.objects.delete(recentKey());
     expect(await log.loadRecent(KEY, 10)).toEqual(saved.slice(0, 2));
     const warning = capture.find('history.object_unreadable');
     expect(warning).toMatchObject({ level: 'warn', key: corrupt });
@@ -182,6 +216,7 @@ describe('ExchangeLog', () => {
     const first = exchange(1);
     await log.save(KEY, first, []);
     memory.objects.set(objectKey(first), Buffer.from(JSON.stringify({ v: 1, exchange: { id: first.id, at: 'yesterday' }, context: [] })));
+    memory.objects.delete(recentKey());
     expect(await log.loadRecent(KEY, 10)).toEqual([]);
   });
 
@@ -192,6 +227,41 @@ describe('ExchangeLog', () => {
     expect(await log.loadRecent(KEY, 0)).toEqual([]);
     expect(await log.loadRecent(KEY, -1)).toEqual([]);
     expect(store.calls).toEqual({ list: 0, get: 0, put: 0, deleteMany: 0 });
+  });
+
+  it('reads a recent window that cannot be parsed as missing, logs it, and finds every exchange', async () => {
+    const { log, memory, capture } = setup();
+    const saved = await saveSequentially(log, 3);
+    memory.objects.set(recentKey(), Buffer.from('{"recent":', 'utf8'));
+    expect(await log.loadRecent(KEY, 10)).toEqual(saved);
+    expect(capture.find('history.object_unreadable')).toMatchObject({ key: recentKey() });
+  });
+
+  it('saves the exchange even when the recent window cannot be written, and logs it', async () => {
+    const { log, memory, capture } = setup();
+    const saved = await saveSequentially(log, 2);
+    const put = memory.put.bind(memory);
+    memory.put = async (key, body, options) => {
+      if (key === recentKey()) throw new StorageError('write', 'OSS write failed: ServiceUnavailable (503)');
+      return put(key, body, options);
+    };
+    const third = exchange(3);
+    await log.save(KEY, third, saved);
+    expect(capture.find('history.recent_not_saved')).toBeDefined();
+    expect(await log.loadRecent(KEY, 10)).toEqual([...saved, third]);
+  });
+
+  it('reads history written before the recent window existed (each object with its context): one LIST, one GET', async () => {
+    const { log, store, memory } = setup();
+    const items = [1, 2, 3, 4].map((n) => exchange(n));
+    items.forEach((item, n) => {
+      const body = { v: 1, state: 'answered', exchange: item, context: items.slice(0, n) };
+      memory.objects.set(objectKey(item), Buffer.from(JSON.stringify(body)));
+    });
+    store.reset();
+    expect(await log.loadRecent(KEY, 3)).toEqual(items.slice(1));
+    // The recent window (missing), then the newest object, which carries the others.
+    expect(store.gets).toEqual([recentKey(), objectKey(items[3] as Exchange)]);
   });
 
   it('writes objects under the prefix and the user folder only', async () => {
@@ -282,7 +352,7 @@ describe(guarantee('Exactly one answer per message'), () => {
   });
 
   describe('ExchangeLog.loadRecent with claims in the folder', () => {
-    it('leaves out its own claim and claims in flight, and still reads with one LIST and one GET of the newest exchange', async () => {
+    it('leaves out its own claim and claims in flight, reading the recent window and the claim in flight', async () => {
       const { log, store } = setup();
       const saved = await saveSequentially(log, 3);
       const inFlight = exchange(4);
@@ -291,8 +361,40 @@ describe(guarantee('Exactly one answer per message'), () => {
       await log.claim(KEY, own.id, { at: T0, leaseMs: 1000 });
       store.reset();
       expect(await log.loadRecent(KEY, 5, { exclude: own.id })).toEqual(saved);
-      // LIST, the in-flight claim (newest but one), then the newest exchange, which carries the rest.
+      // LIST, the recent window, and the in-flight claim (the recent window cannot say it is not an exchange).
       expect(store.calls).toEqual({ list: 1, get: 2, put: 0, deleteMany: 0 });
+    });
+
+    it('gives each of a burst of 8 messages after 5 exchanges all 5 exchanges, whatever the others are doing', async () => {
+      const { log } = setup();
+      const saved = await saveSequentially(log, 5);
+      const burst = [6, 7, 8, 9, 10, 11, 12, 13].map((n) => exchange(n));
+      await Promise.all(burst.map((item) => log.claim(KEY, item.id, { at: T0, leaseMs: 1000 })));
+      const carried = await Promise.all(burst.map(async (item) => (await log.loadRecent(KEY, 5, { exclude: item.id })).length));
+      expect(carried).toEqual([5, 5, 5, 5, 5, 5, 5, 5]);
+      expect(await log.loadRecent(KEY, 5, { exclude: (burst[0] as Exchange).id })).toEqual(saved);
+    });
+
+    it('lists further when more claims are in flight than the listing has room for', async () => {
+      const { log, store } = setup();
+      const saved = await saveSequentially(log, 5);
+      for (let n = 6; n <= 45; n += 1) await log.claim(KEY, exchange(n).id, { at: T0, leaseMs: 1000 });
+      store.reset();
+      expect(await log.loadRecent(KEY, 5)).toEqual(saved);
+      expect(store.calls.list).toBe(2);
+    });
+
+    it('counts a burst answered in any order: later prompts carry the newest answered exchanges', async () => {
+      const { log } = setup();
+      await saveSequentially(log, 2);
+      const burst = [3, 4, 5, 6].map((n) => exchange(n));
+      await Promise.all(burst.map((item) => log.claim(KEY, item.id, { at: T0, leaseMs: 1000 })));
+      // The two newest answer first, from the history before the burst.
+      const before = await log.loadRecent(KEY, 3, { exclude: (burst[3] as Exchange).id });
+      await log.save(KEY, burst[3] as Exchange, before);
+      await log.save(KEY, burst[2] as Exchange, before);
+      const loaded = await log.loadRecent(KEY, 3, { exclude: (burst[0] as Exchange).id });
+      expect(loaded.map((item) => item.user)).toEqual(['question 2', 'question 5', 'question 6']);
     });
 
     it('still returns the newest `limit` exchanges when claims take listing slots', async () => {
