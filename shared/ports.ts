@@ -53,11 +53,13 @@ export interface ObjectStore {
   readonly description: string;
 }
 
-/** A chat message in the OpenAI wire format. */
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+/** A part of a user message: text, or a picture as a `data:` URL of its bytes (OpenAI's `image_url` part). */
+export type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
+/** A chat message in the OpenAI wire format: user messages may carry parts (text and pictures). */
+export type ChatMessage =
+  | { role: 'system' | 'assistant'; content: string }
+  | { role: 'user'; content: string | ContentPart[] };
 
 /** What the LLM answered and what it cost. */
 export interface LlmAnswer {
@@ -79,6 +81,8 @@ export interface LlmCallOptions {
    * text may start again from the beginning; a receiver shows the latest text as a whole.
    */
   onText?: (textSoFar: string) => void;
+  /** The model for this call instead of the configured one (VISION_MODEL for a prompt with pictures). */
+  model?: string;
 }
 
 /** An OpenAI-compatible chat model. Throws `LlmRefusedError` or `LlmUnavailableError`. */

@@ -29,9 +29,15 @@ function history(count: number, make: (i: number) => Exchange = (i) => exchange(
   return Array.from({ length: count }, (_, i) => make(i + 1));
 }
 
+/** A message's text (these prompts carry no pictures). */
+function text(content: ChatMessage['content']): string {
+  if (typeof content !== 'string') throw new Error('expected a text message');
+  return content;
+}
+
 /** The prompt's size recounted from its messages, as the chat format counts it. */
 function recount(messages: readonly ChatMessage[], counter: TokenCounter): number {
-  return messages.reduce((sum, message) => sum + counter.count(message.content) + TOKENS_PER_MESSAGE, TOKENS_FOR_REPLY);
+  return messages.reduce((sum, message) => sum + counter.count(text(message.content)) + TOKENS_PER_MESSAGE, TOKENS_FOR_REPLY);
 }
 
 const exchangeCost = (item: Exchange, counter: TokenCounter): number =>
@@ -49,7 +55,7 @@ function exchangesIn(plan: PromptPlan): Array<{ user: string; assistant: string 
     const user = body[i];
     const assistant = body[i + 1];
     if (user?.role !== 'user' || assistant?.role !== 'assistant') throw new Error('history messages must alternate user/assistant');
-    pairs.push({ user: user.content, assistant: assistant.content });
+    pairs.push({ user: text(user.content), assistant: assistant.content });
   }
   return pairs;
 }
@@ -134,7 +140,7 @@ describe.each<[string, TokenCounter]>([
         expect(plan.questionTruncated).toBe(true);
         expect(asked?.role).toBe('user');
         expect(asked?.content.length).toBeGreaterThan(0);
-        expect(question.startsWith(asked?.content ?? 'missing')).toBe(true);
+        expect(question.startsWith(text(asked?.content ?? 'missing'))).toBe(true);
         expect(plan.tokens).toBeLessThanOrEqual(maxTokens);
         expect(recount(plan.messages, counter)).toBe(plan.tokens);
         expect(plan.exchangesUsed).toBe(0);
@@ -216,7 +222,7 @@ describe('planPrompt with the o200k tokenizer on a long history', () => {
     expect(plan.questionTruncated).toBe(true);
     expect(plan.tokens).toBeLessThanOrEqual(request.maxTokens);
     expect(recount(plan.messages, o200k)).toBe(plan.tokens);
-    expect(question.startsWith(plan.messages.at(-1)?.content ?? 'missing')).toBe(true);
+    expect(question.startsWith(text(plan.messages.at(-1)?.content ?? 'missing'))).toBe(true);
   });
 
   it('stays within maxTokens with the real loadO200kCounter', async () => {
