@@ -1,6 +1,7 @@
 /**
  * The embedded defaults of local mode: which variables `npm start` sets for the two bundles on top of
- * what the shell and `.env` say. Pure, so the choices are tested without starting anything.
+ * what the shell, `.env.local` and `.env` say (local/env-file.ts). Pure: it reads only the `env` it is
+ * given, so the choices are tested without starting anything.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
