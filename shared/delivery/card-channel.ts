@@ -117,7 +117,9 @@ export function createCardChannel(target: CardTarget, settings: CardSettings, de
 
   const show = async (state: CardState, content: string, finalize: boolean, isError = false): Promise<void> => {
     if (!state.created) await create(state, content);
-    if (state.finalized || (content === state.shown && !finalize)) return;
+    // A finalized card changes only when the text started again (the LLM retried inside its call): it must
+    // end showing the answer, not the abandoned attempt.
+    if (content === state.shown && (state.finalized || !finalize)) return;
     if (!state.writing) {
       // Templates show the streamed markdown in their "inputting" state (the official SDK's ai_start).
       state.writing = true;
@@ -130,7 +132,7 @@ export function createCardChannel(target: CardTarget, settings: CardSettings, de
       { signal },
     );
     state.shown = content;
-    if (finalize) state.finalized = true;
+    state.finalized = finalize;
   };
 
   /** Shows `text` across the cards it needs: full cards are finalized, the last one stays open unless `final`. */

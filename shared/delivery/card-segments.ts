@@ -33,6 +33,7 @@ export function cardSegments(text: string, max: number = CARD_MAX_CHARS): string
     segments.push(rest.slice(0, cut).trimEnd());
     rest = rest.slice(cut).replace(/^\s+/, '');
   }
-  segments.push(rest);
+  // Whitespace left after a cut is no card: an empty "(2)" card would be created, and stay when the answer ends there.
+  if (rest !== '' || segments.length === 0) segments.push(rest);
   return segments.map((segment, index) => (index === 0 ? segment : `_(${index + 1})_\n\n${segment}`));
 }

@@ -1,4 +1,4 @@
-import type { ChannelCallOptions, DeliveryChannel, DeliveryKind, DeliveryReport } from './channel';
+import { nothingReached, type ChannelCallOptions, type DeliveryChannel, type DeliveryKind, type DeliveryReport } from './channel';
 
 /**
  * Channels tried in a fixed order, chosen once per message (card, then session webhook, then OpenAPI
@@ -11,6 +11,8 @@ export function fallbackChannel(channels: readonly DeliveryChannel[], onFallback
   if (channels.length === 0) throw new RangeError('fallbackChannel needs at least one channel');
   let current = 0;
   let opened = -1;
+  /** The last refusal to open: what `finish` reports when every channel refused before it was called. */
+  let refused: DeliveryReport | undefined;
 
   /** Opens channels from `current` on until one is ready; the report of the last failure when none is. */
   const openFrom = async (options: ChannelCallOptions): Promise<DeliveryReport | undefined> => {
@@ -24,6 +26,7 @@ export function fallbackChannel(channels: readonly DeliveryChannel[], onFallback
       }
       onFallback(report);
       last = report;
+      refused = report;
       current += 1;
     }
     return last;
@@ -53,7 +56,12 @@ export function fallbackChannel(channels: readonly DeliveryChannel[], onFallback
         current += 1;
         if (current < channels.length) onFallback(report);
       }
-      return failures.find((report) => report.retryable) ?? (failures[failures.length - 1] as DeliveryReport);
+      return (
+        failures.find((report) => report.retryable) ??
+        failures[failures.length - 1] ??
+        refused ??
+        nothingReached((channels[channels.length - 1] as DeliveryChannel).name)
+      );
     },
   };
 }
