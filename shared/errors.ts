@@ -68,9 +68,10 @@ export class InvokeError extends BotError {
  * Why the LLM provider refused: retrying the same request will not help. `incompatible`: OPENAI_BASE_URL
  * answered something that is not an OpenAI-compatible API (an HTML page, invalid JSON, a stream that is not
  * SSE); `endpoint`: its host cannot be reached for a reason a retry cannot fix (DNS name unknown, connection
- * refused, certificate rejected). Both are configuration, like `auth` and `model`.
+ * refused, certificate rejected). Both are configuration, like `auth` and `model`. `vision`: the prompt
+ * carried pictures and the provider said the model cannot take images; the fix is VISION_MODEL.
  */
-export type LlmRefusalReason = 'auth' | 'model' | 'request' | 'filtered' | 'empty' | 'incompatible' | 'endpoint';
+export type LlmRefusalReason = 'auth' | 'model' | 'request' | 'filtered' | 'empty' | 'incompatible' | 'endpoint' | 'vision';
 
 /**
  * Why the provider could not be reached or did not finish. `timeout`, `network`, `rate-limit` and `server`
@@ -91,8 +92,9 @@ abstract class LlmError<Reason extends string> extends BotError {
 }
 
 /**
- * The provider answered but refused or gave nothing usable (bad key, unknown model, filtered, empty), or the
- * configured endpoint is not a usable OpenAI-compatible API (`incompatible`, `endpoint`).
+ * The provider answered but refused or gave nothing usable (bad key, unknown model, a model without vision
+ * for a prompt with pictures, filtered, empty), or the configured endpoint is not a usable OpenAI-compatible
+ * API (`incompatible`, `endpoint`).
  */
 export class LlmRefusedError extends LlmError<LlmRefusalReason> {
   readonly kind = 'llm-refused';
@@ -227,6 +229,25 @@ export class DingTalkApiError extends BotError {
  */
 export class DeadlineError extends BotError {
   readonly kind = 'deadline';
+}
+
+/** Why a file could not be fetched: over the size bound, refused, unreachable, too slow, or out of the run's time. */
+export type DownloadFailureReason = 'too-large' | 'http' | 'network' | 'timeout' | 'deadline';
+
+/** A file the user sent (a picture, a text file) could not be downloaded. */
+export class DownloadError extends BotError {
+  readonly kind = 'download';
+
+  constructor(
+    readonly reason: DownloadFailureReason,
+    message: string,
+    details: { status?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: details.cause });
+    this.status = details.status;
+  }
+
+  readonly status: number | undefined;
 }
 
 /** Why the reply function asks FC to run it again. */

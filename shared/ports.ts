@@ -133,3 +133,17 @@ export interface WebhookSender {
   /** `signal` (the run's deadline) cuts the request and any wait between attempts short. */
   send(url: string, message: OutgoingMessage, options?: { signal?: AbortSignal }): Promise<void>;
 }
+
+/** Bytes fetched from a URL, and the media type the server said they were. */
+export interface Downloaded {
+  bytes: Buffer;
+  contentType?: string;
+}
+
+/**
+ * Fetches a file by URL (DingTalk's temporary download links), bounded in size and time. Throws
+ * `DownloadError` (`too-large` as soon as more than `maxBytes` arrived, without reading the rest).
+ */
+export interface Downloader {
+  download(url: string, options: { maxBytes: number; signal?: AbortSignal }): Promise<Downloaded>;
+}

@@ -3,6 +3,7 @@
  * it (AI card, session webhook or robot OpenAPI). This file only wires configuration and adapters to the
  * core; the OpenAPI client loads only when DINGTALK_CLIENT_ID is set.
  */
+import { createAxiosDownloader } from '../../shared/adapters/axios-download';
 import { createAxiosWebhookSender } from '../../shared/adapters/axios-webhook';
 import { createObjectStore } from '../../shared/adapters/create-object-store';
 import { createOpenAiLlm } from '../../shared/adapters/openai-llm';
@@ -16,6 +17,7 @@ import { describeError } from '../../shared/errors';
 import { InvocationContext } from '../../shared/fc/context';
 import { DailyUsage } from '../../shared/history/daily-usage';
 import { ExchangeLog } from '../../shared/history/exchange-log';
+import { ObjectPictureStore } from '../../shared/history/pictures';
 import { loadO200kCounter } from '../../shared/llm/token-counter';
 import { createLogger } from '../../shared/logging/logger';
 import { systemClock } from '../../shared/ports';
@@ -61,6 +63,8 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
     insideFc: env.FC_FUNCTION_NAME !== undefined,
   });
   const openApi = createOpenApi(config, { logger: log });
+  // Pictures and files come through the OpenAPI's download links.
+  const files = openApi !== undefined ? { openApi, downloader: createAxiosDownloader({ timeoutMs: 20_000 }), pictures: new ObjectPictureStore(store, config.history.prefix) } : {};
   const deps: ReplyDeps = {
     settings: {
       systemPrompt: config.systemPrompt,
@@ -69,6 +73,7 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
       webhookHosts: config.webhookHosts,
       ...config.access,
       ...(config.openApi?.card !== undefined ? { card: config.openApi.card } : {}),
+      ...(config.llm.visionModel !== undefined ? { visionModel: config.llm.visionModel } : {}),
     },
     history: new ExchangeLog(store, config.history.prefix, log),
     usage: new DailyUsage(store, config.history.prefix),
@@ -78,7 +83,7 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
     logger: log,
     loadTokenCounter: loadO200kCounter,
     probeStore: { store, prefix: config.history.prefix },
-    ...(openApi !== undefined ? { openApi } : {}),
+    ...files,
   };
   return { deps, context };
 }

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../ports';
+import type { ChatMessage, ContentPart } from '../ports';
 import type { Exchange } from '../history/exchange';
 import { utf8ByteBound, type TokenCounter } from '../llm/token-counter';
 
@@ -7,12 +7,28 @@ export const TOKENS_PER_MESSAGE = 4;
 /** Tokens that prime the assistant's answer. */
 export const TOKENS_FOR_REPLY = 3;
 
+/**
+ * Tokens one picture counts for in the budget: what OpenAI bills a 1024×1024 picture at high detail (765)
+ * with room for larger ones; Qwen-VL and GLM-4V count in the same range. The real cost depends on the
+ * picture's size and the provider, so this is an estimate, never a cut of the picture.
+ */
+export const TOKENS_PER_PICTURE = 1_100;
+
+/** A picture as the prompt sends it: a `data:` URL of its bytes. */
+export interface PromptPicture {
+  url: string;
+}
+
 /** What goes into one LLM call. */
 export interface PromptInput {
   systemPrompt?: string;
   /** Earlier exchanges, oldest first. */
   history: readonly Exchange[];
   question: string;
+  /** Pictures of the question, after its text. */
+  questionPictures?: readonly PromptPicture[];
+  /** Pictures resent with an earlier exchange's question, by exchange id (the newest exchange that had any). */
+  historyPictures?: ReadonlyMap<string, readonly PromptPicture[]>;
   /** HISTORY_LENGTH: at most this many of the newest exchanges. */
   maxExchanges: number;
   /** MAX_CONTEXT_TOKENS: the prompt never counts more. */
@@ -29,9 +45,18 @@ export interface PromptPlan {
   questionTruncated: boolean;
   /** The prompt's size by the counter used. */
   tokens: number;
+  /** Pictures in the prompt (the question's and those resent with history). */
+  pictures: number;
 }
 
-const cost = (counter: TokenCounter, text: string): number => counter.count(text) + TOKENS_PER_MESSAGE;
+const cost = (counter: TokenCounter, text: string, pictures = 0): number => counter.count(text) + TOKENS_PER_MESSAGE + pictures * TOKENS_PER_PICTURE;
+
+/** A user message: plain text, or its text followed by its pictures. */
+function userMessage(text: string, pictures: readonly PromptPicture[] | undefined): ChatMessage {
+  if (pictures === undefined || pictures.length === 0) return { role: 'user', content: text };
+  const parts: ContentPart[] = [{ type: 'text', text }, ...pictures.map((picture): ContentPart => ({ type: 'image_url', image_url: { url: picture.url } }))];
+  return { role: 'user', content: parts };
+}
 
 /**
  * Builds the prompt: the system prompt, then as many of the newest `maxExchanges` exchanges as fit in
@@ -45,34 +70,39 @@ export function buildPrompt(input: PromptInput, counter: TokenCounter): PromptPl
   const fixed = TOKENS_FOR_REPLY + (system !== undefined ? cost(counter, system) : 0);
   let question = input.question;
   let questionTruncated = false;
-  let budget = input.maxTokens - fixed - cost(counter, question);
+  const questionPictures = input.questionPictures?.length ?? 0;
+  let budget = input.maxTokens - fixed - cost(counter, question, questionPictures);
   if (budget < 0) {
-    const room = Math.max(1, input.maxTokens - fixed - TOKENS_PER_MESSAGE);
+    const room = Math.max(1, input.maxTokens - fixed - TOKENS_PER_MESSAGE - questionPictures * TOKENS_PER_PICTURE);
     question = counter.truncate(question, room);
     questionTruncated = true;
-    budget = input.maxTokens - fixed - cost(counter, question);
+    budget = input.maxTokens - fixed - cost(counter, question, questionPictures);
   }
   const candidates = input.maxExchanges > 0 ? input.history.slice(-input.maxExchanges) : [];
   const kept: Exchange[] = [];
   for (let i = candidates.length - 1; i >= 0; i -= 1) {
     const exchange = candidates[i] as Exchange;
-    const size = cost(counter, exchange.user) + cost(counter, exchange.assistant);
+    const size = cost(counter, exchange.user, input.historyPictures?.get(exchange.id)?.length ?? 0) + cost(counter, exchange.assistant);
     if (size > budget) break;
     budget -= size;
     kept.unshift(exchange);
   }
   const messages: ChatMessage[] = [];
   if (system !== undefined) messages.push({ role: 'system', content: system });
+  let pictures = questionPictures;
   for (const exchange of kept) {
-    messages.push({ role: 'user', content: exchange.user }, { role: 'assistant', content: exchange.assistant });
+    const resent = input.historyPictures?.get(exchange.id);
+    pictures += resent?.length ?? 0;
+    messages.push(userMessage(exchange.user, resent), { role: 'assistant', content: exchange.assistant });
   }
-  messages.push({ role: 'user', content: question });
+  messages.push(userMessage(question, input.questionPictures));
   return {
     messages,
     exchangesUsed: kept.length,
     droppedForTokens: candidates.length - kept.length,
     questionTruncated,
     tokens: input.maxTokens - budget,
+    pictures,
   };
 }
 

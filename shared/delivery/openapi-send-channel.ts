@@ -27,7 +27,8 @@ export function createOpenApiSendChannel(space: OpenSpace, asker: string | undef
       // Robot messages cannot be edited: the answer goes out complete.
     },
     async finish(text: string, _kind, options: ChannelCallOptions): Promise<DeliveryReport> {
-      const { parts, truncated } = splitAnswer(text, { maxChars: 3_500 - heading.length });
+      // msgParam (the JSON of title and text) may take 15,000 bytes: parts stay well under it.
+      const { parts, truncated } = splitAnswer(text, { maxChars: 3_500 - heading.length, maxBytes: 13_000 });
       const fields = { ...(truncated ? { answerCut: true } : {}), ...(parts.length > 1 ? { parts: parts.length } : {}) };
       let sent = 0;
       try {

@@ -1,6 +1,6 @@
 import { describeError } from '../errors';
 import type { Logger, ObjectStore } from '../ports';
-import type { ClaimOptions, ClaimResult, Exchange, HistoryKey, HistoryStore, SaveOptions } from './exchange';
+import type { ClaimOptions, ClaimResult, Exchange, HistoryKey, HistoryStore, PictureNote, SaveOptions } from './exchange';
 import { exchangeName, historyFolder } from './keys';
 
 /** Keys deleted per request when clearing (OSS DeleteMultipleObjects takes at most 1000). */
@@ -42,8 +42,22 @@ function isExchange(value: unknown): value is Exchange {
   );
 }
 
-/** Only the four fields of an exchange, whatever else a stored record carries. */
-const exchangeOf = (value: Exchange): Exchange => ({ id: value.id, at: value.at, user: value.user, assistant: value.assistant });
+/** The picture notes of a stored exchange, when they are well formed. */
+function pictureNotes(value: unknown): PictureNote[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const notes = value.filter(
+    (note): note is PictureNote =>
+      typeof note === 'object' && note !== null && typeof (note as PictureNote).mediaType === 'string' && typeof (note as PictureNote).bytes === 'number',
+  );
+  return notes.length > 0 ? notes.map((note) => ({ mediaType: note.mediaType, bytes: note.bytes })) : undefined;
+}
+
+/** Only the fields of an exchange, whatever else a stored record carries. */
+const exchangeOf = (value: Exchange): Exchange => {
+  const pictures = pictureNotes(value.pictures);
+  const exchange: Exchange = { id: value.id, at: value.at, user: value.user, assistant: value.assistant };
+  return pictures !== undefined ? { ...exchange, pictures } : exchange;
+};
 
 function decode(body: Buffer): StoredObject | undefined {
   try {

@@ -6,6 +6,17 @@ export interface Exchange {
   at: number;
   user: string;
   assistant: string;
+  /**
+   * The pictures the question carried (their bytes live in the picture store while this is the user's
+   * newest exchange with pictures; see `shared/history/pictures.ts`).
+   */
+  pictures?: PictureNote[];
+}
+
+/** What history records of a picture: its type and size, never its bytes. */
+export interface PictureNote {
+  mediaType: string;
+  bytes: number;
 }
 
 /** Whose history: one per conversation and sender, never per nickname. */

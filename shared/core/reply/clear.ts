@@ -4,11 +4,14 @@ import { deliverNotice } from './deliver';
 import type { ReplyOutcome } from './report';
 import type { ReplyRun } from './run';
 
-/** `\clear`: deletes this user's history in this conversation and confirms, or says it could not. */
+/** `\clear`: deletes this user's history (and kept pictures) in this conversation and confirms, or says it could not. */
 export async function clearHistory(run: ReplyRun): Promise<ReplyOutcome> {
   try {
-    const deleted = await run.report.timed('history', () => run.deps.history.clear(run.key));
-    run.report.set({ deleted });
+    const pictures = run.deps.pictures;
+    const [deleted, picturesDeleted] = await run.report.timed('history', () =>
+      Promise.all([run.deps.history.clear(run.key), pictures !== undefined ? pictures.clear(run.key) : Promise.resolve(0)]),
+    );
+    run.report.set({ deleted, ...(picturesDeleted > 0 ? { picturesDeleted } : {}) });
   } catch (error) {
     run.log.error('reply.clear_failed', { error: describeError(error) });
     return deliverNotice(run, USER_MESSAGES.clearFailed, 'clear_failed');

@@ -4,7 +4,8 @@ import type { ChannelSleep } from '../../delivery/channel';
 import type { Admission } from '../../history/daily-usage';
 import type { HistoryStore } from '../../history/exchange';
 import type { TokenCounter } from '../../llm/token-counter';
-import type { Clock, LlmClient, Logger, ObjectStore, WebhookSender } from '../../ports';
+import type { PictureStore } from '../../history/pictures';
+import type { Clock, Downloader, LlmClient, Logger, ObjectStore, WebhookSender } from '../../ports';
 
 /** The reply function's settings (from the config loader). */
 export interface ReplySettings {
@@ -22,6 +23,8 @@ export interface ReplySettings {
   timeZone: string;
   /** AI cards (DINGTALK_CARD_TEMPLATE_ID); needs `openApi` in the deps. */
   card?: CardSettings;
+  /** The model for a prompt that carries a picture (VISION_MODEL); default the configured model. */
+  visionModel?: string;
 }
 
 /** Counts questions per user and day (see `shared/history/daily-usage.ts`). */
@@ -50,8 +53,12 @@ export interface ReplyDeps {
   logger: Logger;
   loadTokenCounter: () => Promise<TokenCounter>;
   invocation?: InvocationInfo;
-  /** DingTalk's server OpenAPI (DINGTALK_CLIENT_ID): cards, sends after the webhook expired. */
+  /** DingTalk's server OpenAPI (DINGTALK_CLIENT_ID): cards, sends after the webhook expired, file downloads. */
   openApi?: DingTalkOpenApi;
+  /** Fetches the files users send, from the links the OpenAPI gives (with `openApi`). */
+  downloader?: Downloader;
+  /** The pictures of each user's newest exchange that had some (with `openApi`). */
+  pictures?: PictureStore;
   /** The history store's objects and prefix, for the deployment probe (`npm run doctor -- --url`). */
   probeStore?: { store: ObjectStore; prefix: string };
   /** Waits between the parts of a long answer. Default: a timer that the deadline cuts short. */

@@ -24,7 +24,9 @@ import type { ClaimResult, Exchange } from '../../history/exchange';
 import type { DeliveryChannel } from '../../delivery/channel';
 import { dailyLimitMessage, llmFailureMessage } from '../user-messages';
 import { channelForRun, deliverNotice, deliverText } from './deliver';
-import { generate } from './generate';
+import type { PromptPicture } from '../prompt';
+import { generate, promptPictures } from './generate';
+import { readInput, type ChatContent, type Question } from './inputs';
 import { admit } from './limits';
 import type { ReplyOutcome } from './report';
 import type { ReplyRun } from './run';
@@ -111,18 +113,50 @@ async function llmFailed(run: ReplyRun, channel: DeliveryChannel, exchangeId: st
       ? 'check OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL (npm run doctor -- --llm)'
       : undefined;
   run.log.error('reply.llm_failed', { error: describeError(error), hint: operatorHint });
-  // History stays as it was, and the claim is given up so that asking again is a fresh start.
+  // History stays as it was, and the claim is given up so that asking again is a fresh start. The message
+  // is never retried by FC: a retry would find the claim free and ask the LLM again.
+  return giveUp(run, channel, exchangeId, llmFailureMessage(error), 'llm_failed', refund);
+}
+
+/** The pictures to resend: those of the newest exchange in the context that had any, while they are kept. */
+async function resentPictures(run: ReplyRun, context: readonly Exchange[]): Promise<Map<string, PromptPicture[]>> {
+  const resent = new Map<string, PromptPicture[]>();
+  const store = run.deps.pictures;
+  const newest = [...context].reverse().find((exchange) => (exchange.pictures?.length ?? 0) > 0);
+  if (store === undefined || newest === undefined) return resent;
+  try {
+    const pictures = await run.report.timed('pictures', () => store.load(run.key, newest.id));
+    if (pictures.length > 0) resent.set(newest.id, promptPictures(pictures));
+  } catch (error) {
+    // Better an answer without the earlier picture than none.
+    run.log.warn('reply.pictures_unavailable', { error: describeError(error) });
+  }
+  return resent;
+}
+
+/** Keeps the question's pictures for follow-up questions; a failure only means they are not resent. */
+async function keepPictures(run: ReplyRun, exchangeId: string, question: Question): Promise<void> {
+  const store = run.deps.pictures;
+  if (store === undefined || question.pictures.length === 0) return;
+  try {
+    await run.report.timed('pictures', () => store.keep(run.key, exchangeId, question.pictures));
+  } catch (error) {
+    run.log.warn('reply.pictures_not_kept', { error: describeError(error) });
+  }
+}
+
+/** Gives the message up before the LLM was asked: claim released, question refunded, one short message. */
+async function giveUp(run: ReplyRun, channel: DeliveryChannel, exchangeId: string, message: string, outcome: ReplyOutcome, refund: () => Promise<void>): Promise<ReplyOutcome> {
   await run.deps.history.release(run.key, exchangeId).catch((releaseError: unknown) => {
     run.log.warn('reply.release_failed', { error: describeError(releaseError) });
   });
   await refund();
-  // One message, never retried by FC: a retry would find the claim free and ask the LLM again.
-  const delivered = await deliverText(run, channel, llmFailureMessage(error), 'failure', 'llm_failed');
+  const delivered = await deliverText(run, channel, message, 'failure', outcome);
   return delivered.retry !== undefined ? 'delivery_failed' : delivered.outcome;
 }
 
 /** Answers a question exactly once (see the state machine at the top of this file). */
-export async function answerOnce(run: ReplyRun, question: string): Promise<ReplyOutcome> {
+export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: string): Promise<ReplyOutcome> {
   const { task, deps } = run;
   const admission = await admit(run);
   if (!admission.admitted) return deliverNotice(run, dailyLimitMessage(deps.settings.dailyMessageLimit, deps.settings.timeZone), 'limit_reached');
@@ -156,19 +190,27 @@ export async function answerOnce(run: ReplyRun, question: string): Promise<Reply
     await admission.refund();
     return refused;
   }
-  const context = await recent;
+  // Pictures and files download while the card already shows that the bot is thinking.
+  const [context, input] = await Promise.all([recent, run.report.timed('input', () => readInput(run, content, typed))]);
+  if (!input.ok) {
+    run.report.set({ inputRefused: input.reason });
+    return giveUp(run, channel, exchangeId, input.message, 'input_refused', admission.refund);
+  }
+  const question = input.question;
   let text: string;
   try {
     const streams = deps.settings.card !== undefined && deps.openApi !== undefined;
-    const answer = await generate(run, question, context, streams ? (textSoFar) => channel.progress(textSoFar) : undefined);
+    const resent = await resentPictures(run, context);
+    const answer = await generate(run, question, context, resent, streams ? (textSoFar) => channel.progress(textSoFar) : undefined);
     text = answer.text;
   } catch (error) {
     return llmFailed(run, channel, exchangeId, error, admission.refund);
   }
 
-  const exchange: Exchange = { id: exchangeId, at: task.createdAt, user: question, assistant: text };
-  const saved = await save(run, exchange, context);
+  const exchange: Exchange = { id: exchangeId, at: task.createdAt, user: question.text, assistant: text };
+  if (question.pictures.length > 0) exchange.pictures = question.pictures.map((picture) => ({ mediaType: picture.mediaType, bytes: picture.bytes.length }));
+  const [saved] = await Promise.all([save(run, exchange, context), keepPictures(run, exchangeId, question)]);
   run.report.set({ saved, answeredAfterMs: deps.clock.now() - task.receivedAt });
-  if (run.log.debugEnabled) run.report.set({ question, answer: text });
+  if (run.log.debugEnabled) run.report.set({ question: question.text, answer: text });
   return deliverAnswer(run, channel, exchange, context, saved);
 }

@@ -2,6 +2,8 @@ import { checkWebhookUrl, redactWebhookUrl } from '../../dingtalk/webhook-url';
 import { isAllowed } from '../access';
 import { HELP_TEXT, parseCommand } from '../commands';
 import { USER_MESSAGES } from '../user-messages';
+import { INPUT_MESSAGES } from './input-messages';
+import type { ChatContent } from './inputs';
 import type { ReplyOutcome } from './report';
 import type { ReplyRun } from './run';
 
@@ -15,14 +17,15 @@ export type GateDecision =
   | { kind: 'clear' }
   /** A deployment probe from `npm run doctor -- --url`. */
   | { kind: 'probe' }
-  /** A question for the LLM. */
-  | { kind: 'chat'; question: string };
+  /** A question for the LLM: the content, and for text the question as typed (trimmed). */
+  | { kind: 'chat'; content: ChatContent; question?: string };
 
 /**
  * The gates, in order: where the answer may go (the session webhook must be an allowed DingTalk URL,
  * or the task is not ours; an expired one with no OpenAPI to fall back on means nobody would hear the
  * answer), who may ask (ALLOWED_USERS, ALLOWED_CONVERSATIONS), and what was asked (a
- * probe, a command, a kind of message the bot cannot read, or a question).
+ * probe, a command, a kind of message the bot cannot read — pictures and files need the OpenAPI to be
+ * downloaded — or a question).
  */
 export function passGates(run: ReplyRun): GateDecision {
   const { task, deps } = run;
@@ -45,11 +48,21 @@ export function passGates(run: ReplyRun): GateDecision {
     run.report.set({ conversationId: task.conversationId });
     return { kind: 'notice', text: USER_MESSAGES.notAllowed, outcome: 'not_allowed' };
   }
-  if (task.content.kind === 'unsupported') {
-    run.report.set({ msgtype: task.content.msgtype });
-    return { kind: 'notice', text: USER_MESSAGES.unsupported, outcome: 'unsupported' };
+  const content = task.content;
+  if (content.kind === 'unsupported') {
+    run.report.set({ msgtype: content.msgtype });
+    const text = content.msgtype === 'audio' ? INPUT_MESSAGES.voiceUnrecognized : USER_MESSAGES.unsupported;
+    return { kind: 'notice', text, outcome: 'unsupported' };
   }
-  const command = parseCommand(task.content.text);
+  if (content.kind !== 'text') {
+    run.report.set({ msgtype: content.kind === 'parts' ? 'picture' : 'file' });
+    if (deps.openApi === undefined) {
+      // Pictures and files are downloaded through the OpenAPI: say what the admin can do, not "text only".
+      return { kind: 'notice', text: content.kind === 'parts' ? INPUT_MESSAGES.picturesNeedClientId : INPUT_MESSAGES.filesNeedClientId, outcome: 'unsupported' };
+    }
+    return { kind: 'chat', content };
+  }
+  const command = parseCommand(content.text);
   switch (command.kind) {
     case 'clear':
       return { kind: 'clear' };
@@ -59,6 +72,6 @@ export function passGates(run: ReplyRun): GateDecision {
       run.report.set({ command: command.kind === 'unknown' ? command.name : command.kind });
       return { kind: 'notice', text: HELP_TEXT, outcome: 'help' };
     case 'chat':
-      return { kind: 'chat', question: command.text };
+      return { kind: 'chat', content, question: command.text };
   }
 }

@@ -42,7 +42,7 @@ async function reply(run: ReplyRun): Promise<ReplyOutcome> {
     case 'probe':
       return probe(run);
     case 'chat':
-      return answerOnce(run, decision.question);
+      return answerOnce(run, decision.content, decision.question);
   }
 }
 

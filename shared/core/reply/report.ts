@@ -15,6 +15,8 @@ export type ReplyOutcome =
   | 'not_allowed'
   | 'limit_reached'
   | 'llm_failed'
+  /** What the user sent could not be read (a picture too large, a file type the bot does not read). */
+  | 'input_refused'
   | 'probe'
   /** The task's session webhook is not an allowed DingTalk URL: nothing is sent anywhere. */
   | 'destination_refused'
@@ -33,6 +35,7 @@ export const NORMAL_OUTCOMES: ReadonlySet<ReplyOutcome> = new Set<ReplyOutcome>(
   'unsupported',
   'not_allowed',
   'limit_reached',
+  'input_refused',
   'probe',
 ]);
 

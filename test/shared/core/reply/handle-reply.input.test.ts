@@ -7,6 +7,7 @@ import { createAxiosWebhookSender } from '../../../../shared/adapters/axios-webh
 import { HELP_TEXT } from '../../../../shared/core/commands';
 import { handleReply, type ReplyDeps } from '../../../../shared/core/reply/handle-reply';
 import { encodeReplyTask, toReplyTask, type ReplyTask } from '../../../../shared/core/reply-task';
+import { INPUT_MESSAGES } from '../../../../shared/core/reply/input-messages';
 import { USER_MESSAGES } from '../../../../shared/core/user-messages';
 import { parseIncomingMessage } from '../../../../shared/dingtalk/message';
 import type { WebhookSender } from '../../../../shared/ports';
@@ -43,25 +44,24 @@ describe(guarantee('Non-text messages'), () => {
     expect((await saved()).map((exchange) => exchange.user)).toEqual(['明天上午十点提醒我开会']);
   });
 
-  it('sends the text parts of a rich-text message, in order, and skips its pictures', async () => {
-    const { deps, task, llm } = replyDeps();
-    expect(await handleReply(task(sample('rich-text')), deps)).toBe('answered');
-    expect(llm.prompts[0]).toEqual([{ role: 'user', content: '这张图里是什么？\n请简要说明' }]);
-  });
-
-  it.each<[string, string, Record<string, unknown>]>([
-    ['a picture', 'picture', {}],
-    ['a file', 'picture', { msgtype: 'file', content: { downloadCode: 'dc-file', fileName: '季度报告.pdf' } }],
-    ['a video', 'picture', { msgtype: 'video', content: { downloadCode: 'dc-video', duration: 12, videoType: 'mp4' } }],
-    ['a voice message without recognition', 'audio', { content: { duration: 3000, downloadCode: 'dc-audio' } }],
-    ['a voice message whose recognition is blank', 'audio', { content: { duration: 3000, downloadCode: 'dc-audio', recognition: '  ' } }],
-    ['a rich-text message with only pictures', 'rich-text', { content: { richText: [{ type: 'picture', downloadCode: 'dc-1' }, { text: ' ' }] } }],
-    ['an unknown msgtype', 'picture', { msgtype: 'interactiveCard', content: { cardData: '{}' } }],
-  ])('answers %s with the short "I can only read text" reply, asks the LLM nothing and saves nothing', async (_name, base, changes) => {
+  it.each<[string, string, Record<string, unknown>, string]>([
+    ['a picture, without DINGTALK_CLIENT_ID,', 'picture', {}, INPUT_MESSAGES.picturesNeedClientId],
+    ['a rich-text message with a picture, without DINGTALK_CLIENT_ID,', 'rich-text', {}, INPUT_MESSAGES.picturesNeedClientId],
+    [
+      'a rich-text message with only pictures, without DINGTALK_CLIENT_ID,',
+      'rich-text',
+      { content: { richText: [{ type: 'picture', downloadCode: 'dc-1' }, { text: ' ' }] } },
+      INPUT_MESSAGES.picturesNeedClientId,
+    ],
+    ['a file, without DINGTALK_CLIENT_ID,', 'picture', { msgtype: 'file', content: { downloadCode: 'dc-file', fileName: 'notes.txt' } }, INPUT_MESSAGES.filesNeedClientId],
+    ['a video', 'picture', { msgtype: 'video', content: { downloadCode: 'dc-video', duration: 12, videoType: 'mp4' } }, USER_MESSAGES.unsupported],
+    ['a voice message without recognition', 'audio', { content: { duration: 3000, downloadCode: 'dc-audio' } }, INPUT_MESSAGES.voiceUnrecognized],
+    ['a voice message whose recognition is blank', 'audio', { content: { duration: 3000, downloadCode: 'dc-audio', recognition: '  ' } }, INPUT_MESSAGES.voiceUnrecognized],
+    ['an unknown msgtype', 'picture', { msgtype: 'interactiveCard', content: { cardData: '{}' } }, USER_MESSAGES.unsupported],
+  ])('answers %s with one short message saying why, asks the LLM nothing and saves nothing', async (_name, base, changes, expected) => {
     const { deps, task, llm, webhook, saved } = replyDeps();
     expect(await handleReply(task(sample(base, changes)), deps)).toBe('unsupported');
-    expect(webhook.texts()).toEqual([USER_MESSAGES.unsupported]);
-    expect(USER_MESSAGES.unsupported).toMatch(/only read text/);
+    expect(webhook.texts()).toEqual([expected]);
     expect(llm.prompts).toHaveLength(0);
     expect(await saved()).toEqual([]);
   });
@@ -71,7 +71,7 @@ describe(guarantee('Non-text messages'), () => {
     const body = sample('text-group-mention', { msgtype: 'picture', text: undefined, content: { downloadCode: 'dc' } });
     expect(await handleReply(task(body), deps)).toBe('unsupported');
     expect(webhook.sent[0]?.message).toMatchObject({ at: { atUserIds: ['user5678'] } });
-    expect(webhook.texts()[0]).toContain(USER_MESSAGES.unsupported);
+    expect(webhook.texts()[0]).toContain(INPUT_MESSAGES.picturesNeedClientId);
   });
 
   it.each<[string, string, string]>([

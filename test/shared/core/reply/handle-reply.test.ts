@@ -1,5 +1,6 @@
 import { MemoryObjectStore } from '../../../../shared/adapters/memory-object-store';
 import { HELP_TEXT } from '../../../../shared/core/commands';
+import { INPUT_MESSAGES } from '../../../../shared/core/reply/input-messages';
 import { handleReply, type ReplySettings } from '../../../../shared/core/reply/handle-reply';
 import { USER_MESSAGES } from '../../../../shared/core/user-messages';
 import { StorageError } from '../../../../shared/errors';
@@ -91,10 +92,10 @@ describe('handleReply', () => {
     expect(llm.prompts).toHaveLength(0);
   });
 
-  it('answers a picture with a short "text only" message', async () => {
+  it('answers a picture, without DINGTALK_CLIENT_ID, with a short message saying pictures need the Client ID', async () => {
     const { deps, task, llm, webhook } = setup();
     expect(await handleReply(task('', {}, 'picture'), deps)).toBe('unsupported');
-    expect(webhook.texts()).toEqual([USER_MESSAGES.unsupported]);
+    expect(webhook.texts()).toEqual([INPUT_MESSAGES.picturesNeedClientId]);
     expect(llm.prompts).toHaveLength(0);
   });
 
@@ -117,9 +118,10 @@ describe('handleReply', () => {
     const { deps, task, llm, webhook, store } = setup();
     llm.answer('A1', errors.timeout());
     await handleReply(task('Q1'), deps);
+    const after = new Map((store as MemoryObjectStore).objects);
     await handleReply(task('Q2'), deps);
     expect(webhook.texts()).toEqual(['A1', USER_MESSAGES.timeout]);
-    expect((store as MemoryObjectStore).objects.size).toBe(1);
+    expect((store as MemoryObjectStore).objects).toEqual(after);
   });
 
   it('answers without history when the store cannot be read, and says so in the log', async () => {
