@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { TOKENS_FOR_REPLY, TOKENS_PER_MESSAGE } from '../shared/core/prompt';
 import { loadO200kCounter } from '../shared/llm/token-counter';
+import { expectCount, expectOutcomes } from './checks';
 import { bundlePath } from './dist';
 import type { Figures } from './figures';
 import { runCold, runWarm, type ColdRun, type ProcessOptions } from './processes';
 import type { FunctionSizing } from './s-yaml-sizing';
 import { perMessage } from './server-waits';
-import { BENCH, conversationEnv, handlerContext, replyEnv, type Services } from './services';
+import { BENCH, cardEnv, conversationEnv, handlerContext, replyEnv, type Services } from './services';
 import { mean, median, percentile, round } from './stats';
-import type { WarmJob, WarmResult } from './warm-driver';
+import { measureStreaming } from './streaming';
+import type { WarmJob } from './warm-driver';
 import { Workload, type Plan } from './workload';
 
 /** Figures measured by running the bundles (the bundle sizes are read from dist/ by the caller). */
@@ -32,16 +34,6 @@ function split<T>(items: T[], sizes: number[]): T[][] {
   const parts = sizes.map((size) => items.slice(start, (start += size)));
   expectCount('items to split', items, start);
   return parts;
-}
-
-/** Fails the run when a handler did not do the real work, so a broken bundle never yields a fast figure. */
-function expectOutcomes(what: string, result: WarmResult | { outcomes: string[] }, expected: string): void {
-  const wrong = result.outcomes.filter((outcome) => outcome !== expected);
-  if (wrong.length > 0) throw new Error(`${what}: expected every call to answer ${expected}, got ${wrong.slice(0, 3).join(', ')}`);
-}
-
-function expectCount(what: string, values: readonly unknown[], count: number): void {
-  if (values.length !== count) throw new Error(`${what}: expected ${count}, recorded ${values.length}`);
 }
 
 /**
@@ -78,9 +70,11 @@ async function promptTokens(services: Services, from: number): Promise<number[]>
  * 4. warm reply over that history: total per message minus the LLM fake's and webhook sink's own time;
  * 5. cold rounds: bare node, conversation, reply, each a fresh process, in rotating order; the reply
  *    runs with the shipped defaults (HISTORY_LENGTH, MAX_CONTEXT_TOKENS) like the figures above, and
- *    once more with HISTORY_LENGTH=20, whose ~40 KB prompt loads the tokenizer (a detail line);
+ *    once more with HISTORY_LENGTH=20, whose ~40 KB prompt loads the tokenizer (a detail line), and
+ *    once more with AI cards configured (issue 10: the card code must not cost the cold start much);
  * 6. a long conversation of random-length turns under a small MAX_CONTEXT_TOKENS, its prompts counted
- *    with the real tokenizer.
+ *    with the real tokenizer;
+ * 7. the streaming step (see streaming.ts): answers streamed by a paced LLM into cards and to the webhook.
  */
 export async function measure(
   services: Services,
@@ -92,6 +86,7 @@ export async function measure(
   // The reply figures describe the shipped configuration: HISTORY_LENGTH and MAX_CONTEXT_TOKENS at their defaults.
   const reply: ProcessOptions = { env: replyEnv(services), ...childOptions };
   const longPrompt: ProcessOptions = { env: replyEnv(services, { HISTORY_LENGTH: String(LONG_PROMPT_EXCHANGES) }), ...childOptions };
+  const replyCards: ProcessOptions = { env: replyEnv(services, cardEnv(services)), ...childOptions };
   const workload = new Workload(services.sink.webhookUrl('bench'));
   const alice = workload.sender('alice');
   const carol = workload.sender('carol');
@@ -99,16 +94,16 @@ export async function measure(
 
   // 1. Reply payloads, made by the conversation bundle itself.
   const replyWarmCount = plan.replyWarmup + plan.replyMessages;
-  const [seedTasks, warmTasks, coldTasks, longPromptTasks, turnTasks] = split(
+  const [seedTasks, warmTasks, coldTasks, longPromptTasks, cardsColdTasks, turnTasks] = split(
     await replyTasks(
       services,
       [
-        ...workload.questions(alice, plan.historyExchanges + replyWarmCount + 2 * plan.coldRounds, plan.questionBytes),
+        ...workload.questions(alice, plan.historyExchanges + replyWarmCount + 3 * plan.coldRounds, plan.questionBytes),
         ...workload.randomQuestions(bob, plan.turns),
       ],
       conversation,
     ),
-    [plan.historyExchanges, replyWarmCount, plan.coldRounds, plan.coldRounds, plan.turns],
+    [plan.historyExchanges, replyWarmCount, plan.coldRounds, plan.coldRounds, plan.coldRounds, plan.turns],
   );
 
   // 2. Warm ack: ordinary short questions.
@@ -141,6 +136,7 @@ export async function measure(
   const conversationCold: ColdRun[] = [];
   const replyCold: ColdRun[] = [];
   const longPromptCold: ColdRun[] = [];
+  const cardsCold: ColdRun[] = [];
   for (let round = 0; round < plan.coldRounds; round += 1) {
     const ackEvent = coldAcks[round] as Buffer;
     const runs = [
@@ -148,11 +144,12 @@ export async function measure(
       async () => conversationCold.push(await runCold(bundlePath('conversation'), ackEvent, CONVERSATION_CONTEXT, conversation)),
       async () => replyCold.push(await runCold(bundlePath('reply'), coldTasks[round] as Buffer, REPLY_CONTEXT, reply)),
       async () => longPromptCold.push(await runCold(bundlePath('reply'), longPromptTasks[round] as Buffer, REPLY_CONTEXT, longPrompt)),
+      async () => cardsCold.push(await runCold(bundlePath('reply'), cardsColdTasks[round] as Buffer, REPLY_CONTEXT, replyCards)),
     ];
     for (let i = 0; i < runs.length; i += 1) await (runs[(round + i) % runs.length] as () => Promise<number>)();
   }
   expectOutcomes('conversation (cold)', { outcomes: conversationCold.map((run) => String((run.result as { statusCode?: number }).statusCode)) }, '200');
-  for (const runs of [replyCold, longPromptCold]) {
+  for (const runs of [replyCold, longPromptCold, cardsCold]) {
     expectOutcomes('reply (cold)', { outcomes: runs.map((run) => String((run.result as { outcome?: string }).outcome)) }, 'answered');
   }
   const bareMs = median(bare.map((run) => run.ms));
@@ -163,6 +160,9 @@ export async function measure(
   expectOutcomes('reply (long conversation)', await runWarm(warmJob(bundlePath('reply'), turnTasks, REPLY_CONTEXT), { ...childOptions, env: turnsEnv }), 'answered');
   const tokens = await promptTokens(services, requestsBefore);
   expectCount('LLM requests of the long conversation', tokens, turnTasks.length);
+
+  // 7. Streaming into cards, and to the webhook.
+  const streaming = await measureStreaming(services, plan, workload, { conversation: sizing.conversation as FunctionSizing, reply: sizing.reply as FunctionSizing }, childOptions);
 
   const conversationSize = sizing.conversation as FunctionSizing;
   const replySize = sizing.reply as FunctionSizing;
@@ -178,20 +178,25 @@ export async function measure(
     reply_overhead_p99_ms: round(percentile(overhead, 99), 2),
     reply_cold_ms: round(median(replyCold.map((run) => run.ms)) - bareMs, 1),
     reply_peak_rss_mb: peakMb(replyCold),
+    reply_cards_cold_ms: round(median(cardsCold.map((run) => run.ms)) - bareMs, 1),
+    reply_cards_peak_rss_mb: peakMb(cardsCold),
     oss_requests_per_message: round(ossRequests / warmTasks.length, 2),
     prompt_tokens_p99: percentile(tokens, 99),
     gb_seconds_per_1000_messages: round(gbSeconds, 4),
+    ...streaming.figures,
   };
   const details: Details = {
-    repetitions: `ack ${plan.ackRequests} (+${plan.ackWarmup} warm-up), reply ${plan.replyMessages} (+${plan.replyWarmup} warm-up), ${plan.coldRounds} cold rounds, ${plan.turns} turns`,
+    repetitions: `ack ${plan.ackRequests} (+${plan.ackWarmup} warm-up), reply ${plan.replyMessages} (+${plan.replyWarmup} warm-up), ${plan.coldRounds} cold rounds, ${plan.turns} turns, ${plan.streamMessages} streamed answers per mode`,
     'ack (warm)': `mean ${ms(mean(ackTimes))}, max ${ms(Math.max(...ackTimes))}`,
     'reply (warm)': `total p50 ${ms(median(measuredRange(warm.durations)))}, LLM fake p50 ${ms(median(measuredRange(llmWaits)))}, webhook sink p50 ${ms(median(measuredRange(webhookWaits)))}; history ${plan.historyExchanges} exchanges of ${2 * plan.questionBytes} B, HISTORY_LENGTH and MAX_CONTEXT_TOKENS at their defaults`,
     'cold medians': `bare ${ms(bareMs)}, conversation ${ms(median(conversationCold.map((run) => run.ms)))}, reply ${ms(median(replyCold.map((run) => run.ms)))} (spawn to answer)`,
     'reply cold, long prompt': `${ms(median(longPromptCold.map((run) => run.ms)) - bareMs)} over bare node, peak RSS ${mb(longPromptCold)}: HISTORY_LENGTH=${LONG_PROMPT_EXCHANGES}, so all ${plan.historyExchanges} exchanges of ${2 * plan.questionBytes} B may go into the prompt; its byte count exceeds MAX_CONTEXT_TOKENS, so the tokenizer loads`,
+    'reply cold, cards configured': `${ms(median(cardsCold.map((run) => run.ms)) - bareMs)} over bare node, peak RSS ${mb(cardsCold)}: DINGTALK_CLIENT_ID and DINGTALK_CARD_TEMPLATE_ID set, so the answer streams into a card through the DingTalk OpenAPI fake (no latency; token, create, updates and finalize included)`,
     'peak RSS': `cold reply ${mb(replyCold)}, cold conversation ${mb(conversationCold)}, bare node ${mb(bare)}, warm reply process after ${warm.durations.length} messages ${round(warm.maxRssKb / 1024, 1)} MB`,
     'OSS requests (warm reply)': ossBreakdown,
     'long conversation': `MAX_CONTEXT_TOKENS=${plan.turnsMaxContextTokens}, prompt tokens p50 ${median(tokens)}, max ${Math.max(...tokens)}`,
     'compute per message': `conversation ${ms(mean(ackTimes))} × ${conversationSize.memoryMb} MB + reply ${ms(mean(billedReply))} × ${replySize.memoryMb} MB (memory from s.yaml; reply without LLM wait)`,
+    ...streaming.details,
   };
   return { figures, details };
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { HostReply, HostRequest } from './handler-host';
 import type { WarmJob, WarmResult } from './warm-driver';
 
 /** How a child process runs. */
@@ -26,8 +27,9 @@ export interface ColdRun {
 
 /** Plain CommonJS in bench/ (the launcher pins `__dirname` to the source folder). */
 const COLD_RUNNER = path.join(__dirname, 'cold-runner.cjs');
-/** The launcher bundles warm-driver.ts beside main.js, the script this process runs. */
+/** The launcher bundles warm-driver.ts and handler-host.ts beside main.js, the script this process runs. */
 const WARM_DRIVER = path.join(path.dirname(process.argv[1] ?? '.'), 'warm-driver.js');
+const HANDLER_HOST = path.join(path.dirname(process.argv[1] ?? '.'), 'handler-host.js');
 const MARKER = 'BENCH_RESULT ';
 const CHILD_TIMEOUT_MS = 60_000;
 
@@ -104,6 +106,63 @@ export function runWarm(job: WarmJob, options: ProcessOptions): Promise<WarmResu
         return;
       }
       resolve(JSON.parse(readFileSync(resultFile, 'utf8')) as WarmResult);
+    });
+  });
+}
+
+/** A handler module kept running in a child process (see handler-host.ts). */
+export interface HandlerHost {
+  /** Hands `event` to the handler; resolves with when it was called (epoch ms) and what it returned. */
+  call(event: Buffer): Promise<HostReply>;
+  /** Ends the process (a call still running is refused). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a {@link HandlerHost} for `module`, called with `context`; resolves once it takes events. With
+ * `preload` the module is loaded first (a warm instance), otherwise on the first event (a fresh one).
+ */
+export function startHandlerHost(module: string, context: Record<string, unknown>, options: ProcessOptions & { preload?: boolean }): Promise<HandlerHost> {
+  const child = spawn(process.execPath, [...nodeArgs(options), HANDLER_HOST, module, ...(options.preload === true ? ['--preload'] : [])], {
+    env: childEnv(options),
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  const pending = new Map<number, { resolve: (reply: HostReply) => void; reject: (error: Error) => void }>();
+  let calls = 0;
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const host: HandlerHost = {
+    call(event) {
+      calls += 1;
+      const request: HostRequest = { id: calls, event: event.toString('base64'), context };
+      return new Promise<HostReply>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${module}: no answer within ${CHILD_TIMEOUT_MS} ms`)), CHILD_TIMEOUT_MS);
+        const settle = <T>(then: (value: T) => void) => (value: T): void => {
+          clearTimeout(timer);
+          pending.delete(request.id);
+          then(value);
+        };
+        pending.set(request.id, { resolve: settle(resolve), reject: settle(reject) });
+        child.send(request);
+      });
+    },
+    async close() {
+      if (child.connected) child.disconnect();
+      await exited;
+    },
+  };
+  return new Promise<HandlerHost>((resolve, reject) => {
+    child.on('message', (message: HostReply | { ready: true }) => {
+      if ('ready' in message) resolve(host);
+      else pending.get(message.id)?.resolve(message);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const error = new Error(`handler host of ${module} exited with ${String(code)}:\n${stderr}`);
+      for (const waiting of [...pending.values()]) waiting.reject(error);
+      reject(error);
     });
   });
 }

@@ -1,6 +1,6 @@
-// `npm run bench`: bundles the TypeScript harness (bench/main.ts and the warm driver) with esbuild, then
-// runs it with the same arguments. Plain JavaScript because it is what turns the TypeScript into
-// something node can run; everything else lives in TypeScript next to it.
+// `npm run bench`: bundles the TypeScript harness (bench/main.ts, the warm driver and the handler host)
+// with esbuild, then runs it with the same arguments. Plain JavaScript because it is what turns the
+// TypeScript into something node can run; everything else lives in TypeScript next to it.
 //
 // The bundles go to node_modules/.cache/dingtalk-llm-bench/ (gitignored with node_modules/), so a bundle
 // could still resolve packages at runtime. The harness reuses test/fakes and test/helpers, whose
@@ -27,7 +27,11 @@ const sourceDirname = {
 };
 
 await build({
-  entryPoints: { main: path.join(root, 'bench', 'main.ts'), 'warm-driver': path.join(root, 'bench', 'warm-driver.ts') },
+  entryPoints: {
+    main: path.join(root, 'bench', 'main.ts'),
+    'warm-driver': path.join(root, 'bench', 'warm-driver.ts'),
+    'handler-host': path.join(root, 'bench', 'handler-host.ts'),
+  },
   outdir,
   bundle: true,
   platform: 'node',

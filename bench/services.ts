@@ -1,9 +1,11 @@
+import { startDingTalkOpenApiFake, type DingTalkOpenApiFake } from '../test/fakes/dingtalk-openapi-fake';
 import { startFcApiFake, type FcApiFake } from '../test/fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake, type OpenAiFakeChatRequest } from '../test/fakes/openai-fake';
 import { startOssFake, type OssFake } from '../test/fakes/oss-fake';
 import { startWebhookSink, type WebhookSink } from '../test/fakes/webhook-sink';
 import { fcContext, STS_CREDENTIALS } from '../test/helpers/fc-context';
 import { fillerText } from './messages';
+import type { FunctionSizing } from './s-yaml-sizing';
 import { ServerWaits } from './server-waits';
 
 /** Names and secrets the fakes and the bundles agree on; none of them is real. */
@@ -15,7 +17,13 @@ export const BENCH = {
   bucket: 'bench-history',
   replyFunction: 'dingtalk-llm-reply',
   systemPrompt: 'You are a helpful assistant in a DingTalk chat. Answer concisely.',
+  /** DINGTALK_CLIENT_ID (the robotCode); its secret is {@link BENCH.secret}, as the app's one secret. */
+  clientId: 'dingbenchclientid01',
+  cardTemplate: 'bench-ai-card.schema',
 } as const;
+
+/** What runs the reply function when the FC fake receives an async invocation of it. */
+export type ReplyRunner = (payload: Buffer) => Promise<unknown>;
 
 /** The loopback services one bench run talks to, and the waits measured inside the LLM fake and webhook sink. */
 export interface Services {
@@ -23,9 +31,16 @@ export interface Services {
   oss: OssFake;
   openai: OpenAiFake;
   sink: WebhookSink;
+  /** DingTalk's OpenAPI (token, cards), for the reply with cards configured. */
+  dingtalk: DingTalkOpenApiFake;
   waits: ServerWaits;
   llmPort: number;
   webhookPort: number;
+  /**
+   * Makes the FC fake hand the reply function's invocations to `runner` (to a reply process, for the
+   * streaming figures); without one it accepts them and runs nothing, as the other steps want.
+   */
+  runReplies(runner?: ReplyRunner): void;
   close(): Promise<void>;
 }
 
@@ -34,21 +49,25 @@ const portOf = (url: string): number => Number(new URL(url).port);
 /** The question of a chat request: its last message. */
 const questionOf = (request: OpenAiFakeChatRequest): string => request.messages[request.messages.length - 1]?.content ?? '';
 
+const runNothing: ReplyRunner = async () => undefined;
+
 /**
- * Starts the fakes on 127.0.0.1. The FC fake accepts the async invocation and runs nothing (reply is
- * measured on its own); the LLM fake answers at once with a text as long as the question, so an exchange
- * of a 1 KB question weighs 2 KB in the history.
+ * Starts the fakes on 127.0.0.1. The FC fake accepts the async invocation and, unless told otherwise
+ * ({@link Services.runReplies}), runs nothing (reply is measured on its own); the LLM fake answers at once
+ * with a text as long as the question, so an exchange of a 1 KB question weighs 2 KB in the history.
  */
 export async function startServices(): Promise<Services> {
+  let runner = runNothing;
   const fc = await startFcApiFake({
     accountId: BENCH.accountId,
     credentials: [STS_CREDENTIALS],
-    functions: { [BENCH.replyFunction]: { handler: async () => undefined } },
+    functions: { [BENCH.replyFunction]: { handler: (payload) => runner(payload) } },
   });
   const oss = await startOssFake({ bucket: BENCH.bucket, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
   const openai = await startOpenAiFake({ apiKey: BENCH.apiKey, models: [BENCH.model] });
   openai.respondWith((request) => fillerText(Math.max(1, questionOf(request).length), questionOf(request).length));
   const sink = await startWebhookSink();
+  const dingtalk = await startDingTalkOpenApiFake({ clientId: BENCH.clientId, clientSecret: BENCH.secret, templates: [BENCH.cardTemplate] });
   const llmPort = portOf(openai.url);
   const webhookPort = portOf(sink.url);
   const waits = new ServerWaits([llmPort, webhookPort]);
@@ -57,13 +76,17 @@ export async function startServices(): Promise<Services> {
     oss,
     openai,
     sink,
+    dingtalk,
     waits,
     llmPort,
     webhookPort,
+    runReplies(next = runNothing) {
+      runner = next;
+    },
     async close() {
       waits.stop();
       await fc.idle();
-      await Promise.all([fc.close(), oss.close(), openai.close(), sink.close()]);
+      await Promise.all([fc.close(), oss.close(), openai.close(), sink.close(), dingtalk.close()]);
     },
   };
 }
@@ -88,9 +111,26 @@ export function replyEnv(services: Services, overrides: Record<string, string> =
   };
 }
 
-/** The FC context a handler receives (account, region, the role's STS credentials). */
-export function handlerContext(functionName: string): Record<string, unknown> {
+/**
+ * AI cards configured, over {@link replyEnv}: the app's Client ID and secret, a card template, and
+ * DingTalk's OpenAPI at the fake. CARD_UPDATE_INTERVAL_MS stays at its default.
+ */
+export function cardEnv(services: Services): Record<string, string> {
+  return {
+    DINGTALK_CLIENT_ID: BENCH.clientId,
+    DINGTALK_APP_SECRET: BENCH.secret,
+    DINGTALK_CARD_TEMPLATE_ID: BENCH.cardTemplate,
+    DINGTALK_API_BASE: services.dingtalk.url,
+  };
+}
+
+/**
+ * The FC context a handler receives (account, region, the role's STS credentials); with `sizing`, the
+ * memory and timeout s.yaml deploys (the reply's deadline follows the timeout).
+ */
+export function handlerContext(functionName: string, sizing?: FunctionSizing): Record<string, unknown> {
   const context = fcContext({ functionName });
+  if (sizing !== undefined) context.function = { ...(context.function as object), memory: sizing.memoryMb, timeout: sizing.timeoutS };
   // The runtime's context carries a console-backed logger; it cannot cross a process boundary.
   delete context.logger;
   return context;

@@ -7,6 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { errorOutcome, loadHandler, outcomeOf, peakRssKb } from './child-report';
 
 /** What the bench asks the driver to run. */
 export interface WarmJob {
@@ -26,30 +27,9 @@ export interface WarmResult {
   maxRssKb: number;
 }
 
-type Handler = (event: Buffer, context: Record<string, unknown>) => Promise<unknown>;
-
-/**
- * Peak RSS of this process in KB: VmHWM where /proc exists. Not `process.resourceUsage().maxRSS`: on
- * Linux that keeps the peak of the forked copy of the parent from before exec (cold-runner.cjs does the same).
- */
-function peakRssKb(): number {
-  try {
-    return Number(/VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? process.resourceUsage().maxRSS);
-  } catch {
-    return process.resourceUsage().maxRSS;
-  }
-}
-
-function outcomeOf(result: unknown): string {
-  if (typeof result !== 'object' || result === null) return String(result);
-  const record = result as Record<string, unknown>;
-  return String(record.statusCode ?? record.outcome ?? JSON.stringify(record));
-}
-
 async function main(jobFile: string, resultFile: string): Promise<void> {
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as WarmJob;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { handler } = require(job.module) as { handler: Handler };
+  const handler = loadHandler(job.module);
   const events = job.events.map((event) => Buffer.from(event, 'base64'));
   const durations: number[] = [];
   const outcomes: string[] = [];
@@ -61,7 +41,7 @@ async function main(jobFile: string, resultFile: string): Promise<void> {
       outcomes.push(outcomeOf(result));
     } catch (error) {
       durations.push(performance.now() - started);
-      outcomes.push(`error: ${error instanceof Error ? error.message : String(error)}`);
+      outcomes.push(errorOutcome(error));
     }
   }
   const result: WarmResult = { durations, outcomes, maxRssKb: peakRssKb() };

@@ -15,9 +15,13 @@ export interface Plan {
   turns: number;
   /** MAX_CONTEXT_TOKENS of the long conversation. */
   turnsMaxContextTokens: number;
+  /** Messages per delivery mode (card, webhook) of the streaming step: the first on a fresh reply instance, the rest warm. */
+  streamMessages: number;
+  /** Tokens of each streamed answer (issue 10: 300, after the first token's 800 ms, 30 ms apart). */
+  streamTokens: number;
 }
 
-/** The repetitions of a full run: enough for stable percentiles on a 2-core machine in about a minute. */
+/** The repetitions of a full run: enough for stable percentiles on a 2-core machine in about two minutes. */
 export const FULL_PLAN: Plan = {
   ackWarmup: 200,
   ackRequests: 2000,
@@ -28,6 +32,8 @@ export const FULL_PLAN: Plan = {
   questionBytes: 1024,
   turns: 200,
   turnsMaxContextTokens: 2000,
+  streamMessages: 6,
+  streamTokens: 300,
 };
 
 /** `--quick`: the same steps with few repetitions; its figures are for the smoke test, not for goals. */
@@ -39,6 +45,9 @@ export const QUICK_PLAN: Plan = {
   replyMessages: 40,
   coldRounds: 3,
   turns: 50,
+  // Each streamed answer takes 0.8 s + tokens × 30 ms: a short one keeps the smoke test short.
+  streamMessages: 3,
+  streamTokens: 40,
 };
 
 /** A text of `bytes` UTF-8 bytes or one character more (mixed English and Chinese). */
@@ -68,8 +77,9 @@ export class Workload {
 
   constructor(private readonly webhook: string) {}
 
-  sender(name: string): Sender {
-    return { conversationId: `cid-bench-${name}`, staffId: `staff-${name}`, webhook: this.webhook };
+  /** A user in a 1:1 chat with the bot; `webhook` gives them a session webhook of their own. */
+  sender(name: string, webhook = this.webhook): Sender {
+    return { conversationId: `cid-bench-${name}`, staffId: `staff-${name}`, webhook };
   }
 
   /** One signed callback from `sender` carrying `text`. */

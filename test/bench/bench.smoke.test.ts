@@ -1,6 +1,6 @@
 /**
  * Smoke test of `npm run bench`: the quick run completes against the loopback fakes and writes every
- * figure of issue 5 as JSON. It asserts no timing (the figures depend on the machine); the bench itself
+ * figure of issues 5 and 10 as JSON. It asserts no timing (the figures depend on the machine); the bench itself
  * fails the run when a bundle does not really answer, so completing means every step did its work.
  */
 import { execFile } from 'node:child_process';
@@ -20,7 +20,7 @@ describe('npm run bench -- --quick', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('completes, prints the machine and the table, and writes JSON with exactly the figures of issue 5', async () => {
+  it('completes, prints the machine and the table, and writes JSON with exactly the figures of issues 5 and 10', async () => {
     const out = path.join(dir, 'figures.json');
     // --no-build: `npm test` has just built dist/, and other test files read it while this runs.
     const { stdout } = await run(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), '--quick', '--no-build', '--json', out], {
@@ -38,5 +38,9 @@ describe('npm run bench -- --quick', () => {
     expect(notNumbers).toEqual([]);
     // Requests are counted by the OSS fake: an ordinary message reads and writes its history.
     expect(figures.oss_requests_per_message).toBeGreaterThan(0);
+    // Counted by the DingTalk OpenAPI fake: every streamed answer made a card and updated it.
+    expect(figures.card_updates_per_answer).toBeGreaterThan(0);
+    expect(figures.openapi_calls_per_message).toBeGreaterThan(figures.card_updates_per_answer as number);
+    expect(stdout).toMatch(/streaming setup: LLM fake: first token after 800 ms, .*DingTalk OpenAPI fake: \d+ ms latency per call/);
   }, 60_000);
 });
