@@ -3,10 +3,32 @@ import { InvalidMessageError } from '../errors';
 /** `"1"` one-to-one, `"2"` group, as DingTalk sends it. */
 export type ConversationType = '1' | '2';
 
-/** What the bot can do with a message's content. */
+/** One part of a message, in the order the user wrote it. */
+export type MessagePart = { kind: 'text'; text: string } | { kind: 'picture'; downloadCode: string };
+
+/** The message a user replied to (quoted). */
+export type Quote =
+  | { kind: 'text'; text: string; msgId?: string }
+  | { kind: 'picture'; downloadCode: string; msgId?: string }
+  /** Only an id is known (a quoted card of the bot's own, or a kind the bot cannot read): look it up in history. */
+  | { kind: 'reference'; msgId: string; msgType?: string };
+
+/**
+ * What the bot can do with a message's content.
+ *
+ * - `text`: a text message, a voice message with DingTalk's `recognition`, or a rich text without pictures.
+ * - `parts`: a picture (one picture part), or a rich text with at least one picture (text and picture parts
+ *   in the order the user wrote them; `at` elements dropped; adjacent text joined with a line break; blank
+ *   text left out). A `parts` content always holds at least one picture.
+ * - `file`: DingTalk delivers files in 1:1 chats only. `fileName` is a base name: no path, no control or
+ *   bidirectional-override characters, at most {@link MAX_FILE_NAME_LENGTH} characters.
+ * - `unsupported`: anything the bot cannot read; `audio` without `recognition` comes here with msgtype 'audio',
+ *   a rich text with neither text nor pictures with 'richText'.
+ */
 export type MessageContent =
-  | { kind: 'text'; text: string }
-  /** A message type the bot cannot read (picture, file, video, audio without recognition, unknown types). */
+  | { kind: 'text'; text: string; quote?: Quote }
+  | { kind: 'parts'; parts: MessagePart[]; quote?: Quote }
+  | { kind: 'file'; downloadCode: string; fileName: string }
   | { kind: 'unsupported'; msgtype: string };
 
 /** A DingTalk robot callback, parsed once at the edge into the fields the bot uses. */
@@ -87,12 +109,12 @@ function optionalString(body: Json, field: string, label: string = field): strin
 }
 
 /** An optional flag; DingTalk sends booleans, `"true"`/`"false"` are tolerated. */
-function optionalBoolean(body: Json, field: string): boolean | undefined {
+function optionalBoolean(body: Json, field: string, label: string = field): boolean | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
-  throw new InvalidMessageError(`"${field}" must be true or false`);
+  throw new InvalidMessageError(`"${label}" must be true or false`);
 }
 
 /** Most `atUsers` entries accepted: far more than a person @-mentions, small enough to bound a forged body. */
@@ -141,12 +163,171 @@ function parseWebhook(value: string): string {
   return value;
 }
 
-function textOfRichText(content: unknown): string | undefined {
-  if (!isObject(content) || !Array.isArray(content.richText)) return undefined;
-  const parts = content.richText
-    .map((part: unknown) => (isObject(part) && typeof part.text === 'string' ? part.text : ''))
-    .filter((text) => text.trim() !== '');
-  return parts.length > 0 ? parts.join('\n') : undefined;
+/** Longest download code accepted: DingTalk's are opaque and short; the bound keeps a forged body small. */
+export const MAX_DOWNLOAD_CODE_LENGTH = MAX_FIELD_LENGTH;
+
+/** Most elements a rich text (or a quoted one) may have: far more than a person writes, and a bound on a forged body. */
+export const MAX_RICH_TEXT_ELEMENTS = 1000;
+
+/** Longest file name kept, in characters (longer names are shortened, keeping the extension). */
+export const MAX_FILE_NAME_LENGTH = 255;
+
+/** Longest extension kept whole when a file name is shortened. */
+const MAX_EXTENSION_LENGTH = 16;
+
+/** `value` as an object, undefined when absent; anything else is refused, naming `label`. */
+function optionalObject(value: unknown, label: string): Json | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw new InvalidMessageError(`"${label}" must be an object`);
+  return value;
+}
+
+/** A string field that may be long (message text); undefined when absent, refused when not a string. */
+function optionalText(body: Json, field: string, label: string): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new InvalidMessageError(`"${label}" must be a string`);
+  return value;
+}
+
+/** A picture's download code: `downloadCode`, else `pictureDownloadCode` (DingTalk sends both for pictures). */
+function optionalDownloadCode(body: Json, label: string): string | undefined {
+  return optionalString(body, 'downloadCode', `${label}.downloadCode`) ?? optionalString(body, 'pictureDownloadCode', `${label}.pictureDownloadCode`);
+}
+
+function requiredDownloadCode(body: Json, label: string): string {
+  const code = optionalDownloadCode(body, label);
+  if (code === undefined) throw new InvalidMessageError(`"${label}.downloadCode" must be a non-empty string`);
+  return code;
+}
+
+/** Appends a text part, joining it to a text part just before it; blank text is left out. */
+function pushText(parts: MessagePart[], text: string): void {
+  if (text.trim() === '') return;
+  const last = parts[parts.length - 1];
+  if (last?.kind === 'text') last.text = `${last.text}\n${text}`;
+  else parts.push({ kind: 'text', text });
+}
+
+/**
+ * The parts of a rich text: `{text}` (or `{type:"text", text}`) is text, `{type:"picture", downloadCode}` a
+ * picture, `{type:"at", …}` is dropped, as is any other element without text. A quoted rich text may spell
+ * the type `msgType` and the text `content`, which are read too.
+ */
+function richTextParts(value: unknown, label: string): MessagePart[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new InvalidMessageError(`"${label}" must be a list`);
+  if (value.length > MAX_RICH_TEXT_ELEMENTS) throw new InvalidMessageError(`"${label}" has more than ${MAX_RICH_TEXT_ELEMENTS} elements`);
+  const parts: MessagePart[] = [];
+  value.forEach((element: unknown, index) => {
+    const at = `${label}[${index}]`;
+    if (!isObject(element)) throw new InvalidMessageError(`"${at}" must be an object`);
+    const type = optionalString(element, 'type', `${at}.type`) ?? optionalString(element, 'msgType', `${at}.msgType`);
+    if (type === 'picture') {
+      parts.push({ kind: 'picture', downloadCode: requiredDownloadCode(element, at) });
+      return;
+    }
+    if (type === 'at') return;
+    const text = optionalText(element, 'text', `${at}.text`) ?? (typeof element.content === 'string' ? element.content : undefined);
+    if (text !== undefined) pushText(parts, text);
+  });
+  return parts;
+}
+
+/** The text of `parts`, its text parts joined with line breaks; undefined when there is none. */
+function textOf(parts: readonly MessagePart[]): string | undefined {
+  const texts = parts.flatMap((part) => (part.kind === 'text' ? [part.text] : []));
+  return texts.length > 0 ? texts.join('\n') : undefined;
+}
+
+/** A non-blank `recognition` of a voice message, undefined when missing or blank. */
+function recognitionOf(content: Json | undefined, label: string): string | undefined {
+  const recognition = content === undefined ? undefined : optionalText(content, 'recognition', `${label}.recognition`);
+  return recognition !== undefined && recognition.trim() !== '' ? recognition : undefined;
+}
+
+/**
+ * The message a `repliedMsg` quotes: its text, or its picture, or only its id (a card, a file, a kind the
+ * bot cannot read, or no content). Undefined when it carries neither content nor an id.
+ */
+function parseRepliedMessage(replied: Json, label: string, fallbackMsgId: string | undefined): Quote | undefined {
+  const msgType = optionalString(replied, 'msgType', `${label}.msgType`);
+  const msgId = optionalString(replied, 'msgId', `${label}.msgId`) ?? fallbackMsgId;
+  const id = msgId !== undefined ? { msgId } : {};
+  const reference = (): Quote | undefined => (msgId === undefined ? undefined : { kind: 'reference', msgId, ...(msgType !== undefined ? { msgType } : {}) });
+  const contentLabel = `${label}.content`;
+  const content = optionalObject(replied.content, contentLabel);
+  if (content === undefined) return reference();
+  if (msgType === 'text' || msgType === undefined) {
+    const text = optionalText(content, 'text', `${contentLabel}.text`);
+    if (text !== undefined && text.trim() !== '') return { kind: 'text', text, ...id };
+    if (msgType === 'text') return reference();
+  }
+  if (msgType === 'picture') {
+    const downloadCode = optionalDownloadCode(content, contentLabel);
+    return downloadCode !== undefined ? { kind: 'picture', downloadCode, ...id } : reference();
+  }
+  if (msgType === 'richText' || msgType === undefined) {
+    const parts = richTextParts(content.richText, `${contentLabel}.richText`);
+    const text = textOf(parts);
+    if (text !== undefined) return { kind: 'text', text, ...id };
+    const picture = parts.find((part) => part.kind === 'picture');
+    if (picture !== undefined) return { kind: 'picture', downloadCode: picture.downloadCode, ...id };
+  }
+  if (msgType === 'audio') {
+    const text = recognitionOf(content, contentLabel);
+    if (text !== undefined) return { kind: 'text', text, ...id };
+  }
+  return reference();
+}
+
+/**
+ * The quote of a text or rich-text message: `isReplyMsg`/`repliedMsg` in `holder` (`text`, or `content` for
+ * rich text), else `originalMsgId` when `isReplyMsg` is set without `repliedMsg`, else the legacy top-level
+ * `quoteMessage:{msgId, msgtype, text}`.
+ */
+function parseQuote(body: Json, holder: Json, holderLabel: string): Quote | undefined {
+  const isReply = optionalBoolean(holder, 'isReplyMsg', `${holderLabel}.isReplyMsg`);
+  const originalMsgId = optionalString(body, 'originalMsgId');
+  if (isReply !== false) {
+    const replied = optionalObject(holder.repliedMsg, `${holderLabel}.repliedMsg`);
+    if (replied !== undefined) {
+      const quote = parseRepliedMessage(replied, `${holderLabel}.repliedMsg`, originalMsgId);
+      if (quote !== undefined) return quote;
+    } else if (isReply === true && originalMsgId !== undefined) {
+      return { kind: 'reference', msgId: originalMsgId };
+    }
+  }
+  const legacy = optionalObject(body.quoteMessage, 'quoteMessage');
+  if (legacy === undefined) return undefined;
+  const msgId = optionalString(legacy, 'msgId', 'quoteMessage.msgId');
+  const msgtype = optionalString(legacy, 'msgtype', 'quoteMessage.msgtype');
+  const rawText = legacy.text;
+  const text = isObject(rawText) ? optionalText(rawText, 'content', 'quoteMessage.text.content') : optionalText(legacy, 'text', 'quoteMessage.text');
+  if ((msgtype === undefined || msgtype === 'text') && text !== undefined && text.trim() !== '') {
+    return { kind: 'text', text, ...(msgId !== undefined ? { msgId } : {}) };
+  }
+  return msgId === undefined ? undefined : { kind: 'reference', msgId, ...(msgtype !== undefined ? { msgType: msgtype } : {}) };
+}
+
+/** Control characters and the bidirectional controls that can disguise a file name's extension. */
+const UNSAFE_NAME_CHARACTERS = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * A file name to show and to judge the type by: the base name (no `/` or `\` path), without control or
+ * bidirectional-override characters, trimmed, shortened to {@link MAX_FILE_NAME_LENGTH} characters keeping
+ * its extension. Refuses a name that leaves nothing (`..`, `/`).
+ */
+function baseFileName(raw: string, label: string): string {
+  const segments = raw.split(/[/\\]/);
+  const name = (segments[segments.length - 1] ?? '').replace(UNSAFE_NAME_CHARACTERS, '').trim();
+  if (name === '' || name === '.' || name === '..') throw new InvalidMessageError(`"${label}" must name a file`);
+  const characters = Array.from(name);
+  if (characters.length <= MAX_FILE_NAME_LENGTH) return name;
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 && Array.from(name.slice(dot)).length <= MAX_EXTENSION_LENGTH ? name.slice(dot) : '';
+  const stem = Array.from(extension === '' ? name : name.slice(0, dot));
+  return stem.slice(0, MAX_FILE_NAME_LENGTH - Array.from(extension).length).join('') + extension;
 }
 
 function parseContent(body: Json, msgtype: string): MessageContent {
@@ -155,16 +336,33 @@ function parseContent(body: Json, msgtype: string): MessageContent {
     if (!isObject(text) || typeof text.content !== 'string') {
       throw new InvalidMessageError('a "text" message needs "text.content" as a string');
     }
-    return { kind: 'text', text: text.content };
+    const quote = parseQuote(body, text, 'text');
+    return { kind: 'text', text: text.content, ...(quote !== undefined ? { quote } : {}) };
   }
   if (msgtype === 'audio') {
-    const content = body.content;
-    const recognition = isObject(content) && typeof content.recognition === 'string' ? content.recognition : '';
-    return recognition.trim() !== '' ? { kind: 'text', text: recognition } : { kind: 'unsupported', msgtype };
+    const recognition = recognitionOf(optionalObject(body.content, 'content'), 'content');
+    return recognition !== undefined ? { kind: 'text', text: recognition } : { kind: 'unsupported', msgtype };
+  }
+  if (msgtype === 'picture') {
+    const content = optionalObject(body.content, 'content') ?? {};
+    return { kind: 'parts', parts: [{ kind: 'picture', downloadCode: requiredDownloadCode(content, 'content') }] };
   }
   if (msgtype === 'richText') {
-    const text = textOfRichText(body.content);
-    return text !== undefined ? { kind: 'text', text } : { kind: 'unsupported', msgtype };
+    const content = optionalObject(body.content, 'content') ?? {};
+    const parts = richTextParts(content.richText, 'content.richText');
+    const quote = parseQuote(body, content, 'content');
+    const quoted = quote !== undefined ? { quote } : {};
+    if (parts.some((part) => part.kind === 'picture')) return { kind: 'parts', parts, ...quoted };
+    const text = textOf(parts);
+    return text !== undefined ? { kind: 'text', text, ...quoted } : { kind: 'unsupported', msgtype };
+  }
+  if (msgtype === 'file') {
+    const content = optionalObject(body.content, 'content') ?? {};
+    return {
+      kind: 'file',
+      downloadCode: requiredString(content, 'downloadCode', 'content.downloadCode'),
+      fileName: baseFileName(requiredString(content, 'fileName', 'content.fileName'), 'content.fileName'),
+    };
   }
   return { kind: 'unsupported', msgtype };
 }
@@ -209,11 +407,21 @@ export function stripRobotMentions(text: string, robotNames: readonly string[]):
 
 /**
  * The content with the robot's mention removed where DingTalk left it: only in a group message that
- * @-mentions the robot, and only `@<robot name>` at the start. Text in 1:1 chats is never changed.
+ * @-mentions the robot, and only `@<robot name>` at the start of the text, or of the first text part of a
+ * rich text (a part left blank by it is dropped). Text in 1:1 chats is never changed.
  */
 function withoutRobotMention(content: MessageContent, message: IncomingMessage, robotNames: readonly string[]): MessageContent {
-  if (content.kind !== 'text' || message.conversationType !== '2' || robotNames.length === 0 || !mentionsRobot(message)) return content;
-  return { kind: 'text', text: stripRobotMentions(content.text, robotNames) };
+  if (message.conversationType !== '2' || robotNames.length === 0 || !mentionsRobot(message)) return content;
+  if (content.kind === 'text') return { ...content, text: stripRobotMentions(content.text, robotNames) };
+  if (content.kind !== 'parts') return content;
+  const first = content.parts.findIndex((part) => part.kind === 'text');
+  const part = content.parts[first];
+  if (part?.kind !== 'text') return content;
+  const text = stripRobotMentions(part.text, robotNames);
+  const parts = [...content.parts];
+  if (text.trim() === '') parts.splice(first, 1);
+  else parts[first] = { kind: 'text', text };
+  return { ...content, parts };
 }
 
 /**

@@ -39,6 +39,33 @@ describe('handleConversationRequest', () => {
     });
   });
 
+  it.each<[string, Record<string, unknown>]>([
+    ['picture', { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'downloadCodeExample000000000000' }] }],
+    [
+      'rich-text',
+      {
+        kind: 'parts',
+        parts: [
+          { kind: 'text', text: '这张图里是什么？' },
+          { kind: 'picture', downloadCode: 'downloadCodeExample111111111111' },
+          { kind: 'text', text: '请简要说明' },
+        ],
+      },
+    ],
+    ['audio', { kind: 'text', text: '明天上午十点提醒我开会' }],
+    ['more/file', { kind: 'file', downloadCode: 'downloadCodeExample333333333333', fileName: 'error-log.txt' }],
+    [
+      'more/text-reply-quote',
+      { kind: 'text', text: '这是什么意思？', quote: { kind: 'text', text: '部署窗口改到周五 22:00，灰度 10%。', msgId: 'msgEarlier0000000000000000==' } },
+    ],
+  ])('accepts the %s sample and hands its content to the reply as a typed value', async (name, content) => {
+    const { send, request, invoker } = setup();
+    const response = await send(request({ body: dingtalkSample(name) }));
+    expect(response.statusCode).toBe(200);
+    expect(invoker.payloads).toHaveLength(1);
+    expect(parseReplyTask(invoker.payloads[0]).content).toEqual(content);
+  });
+
   it('answers 413 to a body over the bound before any other check, and invokes nothing', async () => {
     const { send, invoker } = setup();
     const ready = jest.fn(() => {

@@ -1,13 +1,23 @@
 import {
+  contentTextBytes,
   encodeReplyTask,
+  MAX_TASK_PICTURES,
   MAX_TASK_TEXT_BYTES,
   parseReplyTask,
+  PICTURES_NOTE,
+  QUOTE_RESERVED_BYTES,
   toReplyTask,
   TRUNCATION_NOTE,
   truncateText,
   type ReplyTask,
 } from '../../../shared/core/reply-task';
-import { parseIncomingMessage } from '../../../shared/dingtalk/message';
+import {
+  MAX_DOWNLOAD_CODE_LENGTH,
+  MAX_FILE_NAME_LENGTH,
+  MAX_RICH_TEXT_ELEMENTS,
+  parseIncomingMessage,
+  type MessageContent,
+} from '../../../shared/dingtalk/message';
 import { InvalidTaskError } from '../../../shared/errors';
 import { dingtalkSample, dingtalkSampleNames } from '../../helpers/fixtures';
 import { thrown } from '../../helpers/thrown';
@@ -84,7 +94,124 @@ describe('toReplyTask', () => {
   });
 
   it('carries unsupported content as is', () => {
-    expect(taskOf('picture').content).toEqual({ kind: 'unsupported', msgtype: 'picture' });
+    expect(taskOf('picture', (sample) => (sample.msgtype = 'video')).content).toEqual({ kind: 'unsupported', msgtype: 'video' });
+  });
+
+  it.each<[string, MessageContent]>([
+    ['picture', { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'downloadCodeExample000000000000' }] }],
+    ['more/file', { kind: 'file', downloadCode: 'downloadCodeExample333333333333', fileName: 'error-log.txt' }],
+    [
+      'more/text-reply-quote',
+      { kind: 'text', text: '这是什么意思？', quote: { kind: 'text', text: '部署窗口改到周五 22:00，灰度 10%。', msgId: 'msgEarlier0000000000000000==' } },
+    ],
+  ])('carries the content of the %s sample unchanged', (name, content) => {
+    const task = taskOf(name);
+    expect(task.content).toEqual(content);
+    expect(task.truncated).toBe(false);
+  });
+});
+
+/** A task for a 1:1 rich text of `elements`, quoting `quoted` when given. */
+function richTask(elements: unknown[], quoted?: string): ReplyTask {
+  return taskOf('rich-text', (sample) => {
+    sample.content = {
+      richText: elements,
+      ...(quoted !== undefined ? { isReplyMsg: true, repliedMsg: { msgType: 'text', msgId: 'q1', content: { text: quoted } } } : {}),
+    };
+  });
+}
+
+const pictures = (count: number, from = 0): Array<{ type: string; downloadCode: string }> =>
+  Array.from({ length: count }, (_, index) => ({ type: 'picture', downloadCode: `dc${from + index}` }));
+
+/** The JSON bytes of all the text of a task's content. */
+const textBytes = (task: ReplyTask): number => contentTextBytes(task.content);
+
+describe('toReplyTask bounds pictures and text across parts and quote', () => {
+  it(`keeps the first ${MAX_TASK_PICTURES} pictures of a rich text, its text, and says the rest were left out`, () => {
+    const task = richTask([{ text: '比较这些图' }, ...pictures(25), { text: '哪张最好？' }]);
+    expect(task.truncated).toBe(true);
+    expect(task.content).toEqual({
+      kind: 'parts',
+      parts: [
+        { kind: 'text', text: '比较这些图' },
+        ...pictures(MAX_TASK_PICTURES).map((picture) => ({ kind: 'picture', downloadCode: picture.downloadCode })),
+        { kind: 'text', text: `哪张最好？\n\n${PICTURES_NOTE}` },
+      ],
+    });
+  });
+
+  it('keeps the text written between the pictures that were left out, joined', () => {
+    const task = richTask([...pictures(MAX_TASK_PICTURES), { text: 'a' }, ...pictures(2, 100), { text: 'b' }]);
+    const parts = task.content.kind === 'parts' ? task.content.parts : [];
+    expect(parts.slice(MAX_TASK_PICTURES)).toEqual([{ kind: 'text', text: `a\nb\n\n${PICTURES_NOTE}` }]);
+  });
+
+  it(`leaves a rich text of exactly ${MAX_TASK_PICTURES} pictures whole`, () => {
+    const task = richTask(pictures(MAX_TASK_PICTURES));
+    expect(task.truncated).toBe(false);
+    expect(task.content.kind === 'parts' && task.content.parts).toHaveLength(MAX_TASK_PICTURES);
+  });
+
+  it('cuts the text of a long rich text where the budget ends, keeps later pictures and drops later text', () => {
+    const task = richTask([{ text: 'a'.repeat(30_000) }, ...pictures(1), { text: 'b'.repeat(30_000) }, ...pictures(1, 1), { text: 'c' }]);
+    expect(task.truncated).toBe(true);
+    const parts = task.content.kind === 'parts' ? task.content.parts : [];
+    expect(parts.map((part) => part.kind)).toEqual(['text', 'picture', 'text', 'picture']);
+    const second = parts[2];
+    expect(second?.kind === 'text' && second.text).toBe('b'.repeat(MAX_TASK_TEXT_BYTES - 30_000 - NOTE_BYTES) + TRUNCATION_NOTE);
+    expect(textBytes(task)).toBe(MAX_TASK_TEXT_BYTES);
+  });
+
+  it('leaves a short quote whole and cuts the long message it comes with', () => {
+    const task = taskOf('more/text-reply-quote', (sample) => {
+      (sample.text as Record<string, unknown>).content = '问'.repeat(50_000);
+    });
+    expect(task.truncated).toBe(true);
+    expect(task.content).toMatchObject({ kind: 'text', quote: { kind: 'text', text: '部署窗口改到周五 22:00，灰度 10%。' } });
+    expect(task.content.kind === 'text' && task.content.text.endsWith(TRUNCATION_NOTE)).toBe(true);
+    expect(textBytes(task)).toBeLessThanOrEqual(MAX_TASK_TEXT_BYTES);
+  });
+
+  it('gives a long quote what a short question leaves', () => {
+    const quoted = 'q'.repeat(100_000);
+    const task = taskOf('more/text-reply-quote', (sample) => {
+      sample.text = { content: '这是什么？', isReplyMsg: true, repliedMsg: { msgType: 'text', msgId: 'm', content: { text: quoted } } };
+    });
+    expect(task.truncated).toBe(true);
+    expect(task.content).toEqual({
+      kind: 'text',
+      text: '这是什么？',
+      quote: { kind: 'text', msgId: 'm', text: 'q'.repeat(MAX_TASK_TEXT_BYTES - Buffer.byteLength('这是什么？') - NOTE_BYTES) + TRUNCATION_NOTE },
+    });
+    expect(textBytes(task)).toBe(MAX_TASK_TEXT_BYTES);
+  });
+
+  it(`keeps ${QUOTE_RESERVED_BYTES} bytes for a long quote when the message is long too`, () => {
+    const task = richTask([{ text: 'm'.repeat(100_000) }, ...pictures(1)], 'q'.repeat(100_000));
+    expect(task.content.kind === 'parts' && task.content.quote).toEqual({
+      kind: 'text',
+      msgId: 'q1',
+      text: 'q'.repeat(QUOTE_RESERVED_BYTES - NOTE_BYTES) + TRUNCATION_NOTE,
+    });
+    expect(textBytes(task)).toBe(MAX_TASK_TEXT_BYTES);
+  });
+
+  it('keeps the text within the bound with too many pictures, a long text and a long quote at once', () => {
+    const task = richTask([{ text: '"\\'.repeat(40_000) }, ...pictures(30)], '\u0001'.repeat(20_000));
+    expect(task.truncated).toBe(true);
+    expect(textBytes(task)).toBeLessThanOrEqual(MAX_TASK_TEXT_BYTES);
+    const parts = task.content.kind === 'parts' ? task.content.parts : [];
+    expect(parts.filter((part) => part.kind === 'picture')).toHaveLength(MAX_TASK_PICTURES);
+    expect(parts[parts.length - 1]).toEqual({ kind: 'text', text: PICTURES_NOTE });
+    expect(Buffer.byteLength(encodeReplyTask(task), 'utf8')).toBeLessThan(ASYNC_PAYLOAD_LIMIT);
+    expect(parseReplyTask(encodeReplyTask(task))).toEqual(task);
+  });
+
+  it('stays under the async limit with the most elements of the longest download codes', () => {
+    const code = 'c'.repeat(MAX_DOWNLOAD_CODE_LENGTH);
+    const task = richTask(Array.from({ length: MAX_RICH_TEXT_ELEMENTS }, () => ({ type: 'picture', downloadCode: code })), 'q'.repeat(60_000));
+    expect(Buffer.byteLength(encodeReplyTask(task), 'utf8')).toBeLessThan(ASYNC_PAYLOAD_LIMIT / 2);
   });
 });
 
@@ -158,7 +285,7 @@ describe('the encoded task of an over-long message', () => {
 });
 
 describe('parseReplyTask', () => {
-  it.each(dingtalkSampleNames())('round-trips the task of the %s sample through a Buffer', (name) => {
+  it.each([...dingtalkSampleNames(), 'more/file', 'more/text-reply-quote'])('round-trips the task of the %s sample through a Buffer', (name) => {
     const task = taskOf(name);
     expect(parseReplyTask(Buffer.from(encodeReplyTask(task), 'utf8'))).toEqual(task);
   });
@@ -225,6 +352,52 @@ describe('parseReplyTask', () => {
     for (const content of [null, 'text', { kind: 'text' }, { kind: 'image', text: 'x' }, { kind: 'unsupported' }]) {
       expect(invalid(encodedWith((raw) => (raw.content = content))).kind).toBe('invalid-task');
     }
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a content kind it does not know', { kind: 'image', downloadCode: 'x' }, '"content.kind"'],
+    ['a text that is not a string', { kind: 'text', text: 5 }, '"content.text"'],
+    ['a quote that is not an object', { kind: 'text', text: 'x', quote: 'q' }, '"content.quote"'],
+    ['a quote of a kind it does not know', { kind: 'text', text: 'x', quote: { kind: 'file' } }, '"content.quote.kind"'],
+    ['a quoted text that is not a string', { kind: 'text', text: 'x', quote: { kind: 'text', text: 1 } }, '"content.quote.text"'],
+    ['an empty quoted msgId', { kind: 'text', text: 'x', quote: { kind: 'text', text: 'q', msgId: '' } }, '"content.quote.msgId"'],
+    ['a reference without a msgId', { kind: 'text', text: 'x', quote: { kind: 'reference' } }, '"content.quote.msgId"'],
+    ['a reference with a numeric msgType', { kind: 'text', text: 'x', quote: { kind: 'reference', msgId: 'm', msgType: 1 } }, '"content.quote.msgType"'],
+    ['a quoted picture without a code', { kind: 'text', text: 'x', quote: { kind: 'picture' } }, '"content.quote.downloadCode"'],
+    ['parts that are not a list', { kind: 'parts', parts: { kind: 'picture', downloadCode: 'p' } }, '"content.parts"'],
+    ['parts without a picture', { kind: 'parts', parts: [{ kind: 'text', text: 'x' }] }, '"content.parts"'],
+    ['a part of a kind it does not know', { kind: 'parts', parts: [{ kind: 'video', downloadCode: 'p' }] }, '"content.parts[0].kind"'],
+    ['a picture part with a numeric code', { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 1 }] }, '"content.parts[0].downloadCode"'],
+    ['a text part that is not a string', { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'p' }, { kind: 'text' }] }, '"content.parts[1].text"'],
+    [
+      `more than ${MAX_TASK_PICTURES} pictures`,
+      { kind: 'parts', parts: Array.from({ length: MAX_TASK_PICTURES + 1 }, () => ({ kind: 'picture', downloadCode: 'p' })) },
+      `more than ${MAX_TASK_PICTURES} pictures`,
+    ],
+    ['a picture code over the bound', { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'c'.repeat(MAX_DOWNLOAD_CODE_LENGTH + 1) }] }, '"content.parts[0].downloadCode"'],
+    ['a file without a name', { kind: 'file', downloadCode: 'f' }, '"content.fileName"'],
+    ['a file name with a path', { kind: 'file', downloadCode: 'f', fileName: '../etc/passwd' }, '"content.fileName"'],
+    ['a file name over the bound', { kind: 'file', downloadCode: 'f', fileName: 'n'.repeat(MAX_FILE_NAME_LENGTH + 1) }, '"content.fileName"'],
+    ['a file without a code', { kind: 'file', fileName: 'a.txt' }, '"content.downloadCode"'],
+    ['text over the bound', { kind: 'text', text: 'x'.repeat(MAX_TASK_TEXT_BYTES + 1) }, 'bytes'],
+    ['text and quote over the bound together', { kind: 'text', text: 'x'.repeat(MAX_TASK_TEXT_BYTES / 2), quote: { kind: 'text', text: 'q'.repeat(MAX_TASK_TEXT_BYTES / 2 + 1) } }, 'bytes'],
+    ['parts text over the bound', { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'p' }, { kind: 'text', text: '\u0001'.repeat(MAX_TASK_TEXT_BYTES / 6 + 1) }] }, 'bytes'],
+  ])('refuses content with %s, naming it', (_what, content, named) => {
+    expect(invalid(encodedWith((raw) => (raw.content = content))).message).toContain(named);
+  });
+
+  it('accepts text and quote exactly at the bound together', () => {
+    const content = { kind: 'text', text: 'x'.repeat(MAX_TASK_TEXT_BYTES / 2), quote: { kind: 'text', text: 'q'.repeat(MAX_TASK_TEXT_BYTES / 2) } };
+    expect(parseReplyTask(encodedWith((raw) => (raw.content = content))).content).toEqual(content);
+  });
+
+  it('keeps only the fields of each content kind', () => {
+    const content = { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'p', url: 'http://x' }], quote: { kind: 'reference', msgId: 'm', extra: 1 }, extra: true };
+    expect(parseReplyTask(encodedWith((raw) => (raw.content = content))).content).toEqual({
+      kind: 'parts',
+      parts: [{ kind: 'picture', downloadCode: 'p' }],
+      quote: { kind: 'reference', msgId: 'm' },
+    });
   });
 
   it('refuses times that are not numbers', () => {

@@ -6,12 +6,22 @@
  */
 import fc from 'fast-check';
 import { handleConversationRequest, type ConversationDeps } from '../../../shared/core/handle-conversation';
-import { MAX_TASK_TEXT_BYTES, parseReplyTask } from '../../../shared/core/reply-task';
+import { contentTextBytes, encodeReplyTask, MAX_TASK_PICTURES, MAX_TASK_TEXT_BYTES, parseReplyTask, toReplyTask } from '../../../shared/core/reply-task';
 import { parseCommand } from '../../../shared/core/commands';
-import { MAX_AT_USERS, MAX_FIELD_LENGTH, parseIncomingMessage, type IncomingMessage } from '../../../shared/dingtalk/message';
+import {
+  MAX_AT_USERS,
+  MAX_DOWNLOAD_CODE_LENGTH,
+  MAX_FIELD_LENGTH,
+  MAX_FILE_NAME_LENGTH,
+  parseIncomingMessage,
+  type IncomingMessage,
+  type MessageContent,
+  type MessagePart,
+  type Quote,
+} from '../../../shared/dingtalk/message';
 import { computeSignature } from '../../../shared/dingtalk/signature';
 import { InvalidMessageError } from '../../../shared/errors';
-import type { HttpRequest } from '../../../shared/fc/http-trigger';
+import { MAX_BODY_BYTES, type HttpRequest } from '../../../shared/fc/http-trigger';
 import { createLogger } from '../../../shared/logging/logger';
 import { dingtalkSample, dingtalkSampleNames } from '../../helpers/fixtures';
 import { guarantee, recordCases } from '../../helpers/guarantee';
@@ -25,7 +35,8 @@ const ASYNC_PAYLOAD_LIMIT = 128 * 1024;
 /** What FC accepts as `x-fc-async-task-id`. */
 const FC_TASK_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
-const SAMPLES = new Map(dingtalkSampleNames().map((name) => [name, dingtalkSample(name)]));
+/** Every sample: the reference ones, the file and the quoted reply. */
+const SAMPLES = new Map([...dingtalkSampleNames(), 'more/file', 'more/text-reply-quote'].map((name) => [name, dingtalkSample(name)]));
 const TOP_LEVEL_FIELDS = [...new Set([...SAMPLES.values()].flatMap((body) => Object.keys(body)))];
 /** Where mutations land: every field of the samples, the nested content DingTalk sends, and odd keys. */
 const PATHS: Array<Array<string | number>> = [
@@ -36,6 +47,27 @@ const PATHS: Array<Array<string | number>> = [
   ['content', 'richText', 0],
   ['content', 'richText', 0, 'text'],
   ['content', 'richText', 1, 'text'],
+  ['content', 'richText', 1, 'type'],
+  ['content', 'richText', 1, 'downloadCode'],
+  ['content', 'richText', 3],
+  ['content', 'downloadCode'],
+  ['content', 'pictureDownloadCode'],
+  ['content', 'fileName'],
+  ['content', 'isReplyMsg'],
+  ['content', 'repliedMsg'],
+  ['text', 'isReplyMsg'],
+  ['text', 'repliedMsg'],
+  ['text', 'repliedMsg', 'msgType'],
+  ['text', 'repliedMsg', 'msgId'],
+  ['text', 'repliedMsg', 'content'],
+  ['text', 'repliedMsg', 'content', 'text'],
+  ['text', 'repliedMsg', 'content', 'downloadCode'],
+  ['text', 'repliedMsg', 'content', 'richText'],
+  ['text', 'repliedMsg', 'content', 'richText', 0],
+  ['quoteMessage'],
+  ['quoteMessage', 'msgId'],
+  ['quoteMessage', 'text'],
+  ['originalMsgId'],
   ['atUsers', 0, 'dingtalkId'],
   ['atUsers', 0, 'staffId'],
   ['atUsers', 1],
@@ -58,6 +90,7 @@ const hostileStrings = fc.constantFrom(
   '', ' ', '\u3000', '../', '..\\..\\', '%2F..%2F', '\u0000', 'a\u0000b', '\u202e\u05d0\u05d1', 'e\u0301\u0301\u0301', '😀👨‍👩‍👧',
   '1', '2', '0', '-1', 'NaN', 'true', 'null', '{}', '[]', '__proto__',
   'https://oapi.dingtalk.com@evil.example/robot', 'https://oapi.dingtalk.com.evil.example/', 'javascript:alert(1)', 'http://127.0.0.1:1/',
+  'text', 'picture', 'richText', 'audio', 'file', 'at', 'interactiveCard', 'a/b.txt', 'C:\\x\\y.md', 'x.txt\u202egpj',
   '@bot', '@bot ', '\\clear', '/clear', '\\help', '\\x y',
   '、clear', '＼ｃｌｅａｒ', '\u200b/clear\u2060', '、清除', '／帮助', '@Bot @Bot', '＠bot', ' @钉钉助手 \\clear', '@Override',
 );
@@ -178,8 +211,53 @@ function checkWellFormed(message: IncomingMessage): void {
   }
   const protocol = new URL(message.sessionWebhook).protocol;
   check(protocol === 'http:' || protocol === 'https:', `sessionWebhook has the scheme ${protocol}`);
-  if (message.content.kind === 'text') check(typeof message.content.text === 'string', 'text content is not a string');
-  else check(message.content.msgtype === message.msgtype, 'unsupported content names another msgtype');
+  checkContent(message.content, message.msgtype);
+}
+
+const isCode = (code: unknown): boolean => typeof code === 'string' && code.trim() !== '' && code.length <= MAX_DOWNLOAD_CODE_LENGTH;
+
+function checkQuote(quote: Quote | undefined): void {
+  if (quote === undefined) return;
+  check(quote.msgId === undefined || (typeof quote.msgId === 'string' && quote.msgId.trim() !== '' && quote.msgId.length <= MAX_FIELD_LENGTH), 'a quote has an unusable msgId');
+  if (quote.kind === 'text') check(typeof quote.text === 'string' && quote.text.trim() !== '', 'a quoted text is blank');
+  else if (quote.kind === 'picture') check(isCode(quote.downloadCode), 'a quoted picture has no usable download code');
+  else check(quote.kind === 'reference' && typeof quote.msgId === 'string', `a quote of kind ${String((quote as { kind: unknown }).kind)}`);
+}
+
+function checkParts(parts: readonly MessagePart[]): void {
+  check(parts.some((part) => part.kind === 'picture'), 'parts without a picture');
+  parts.forEach((part, index) => {
+    if (part.kind === 'picture') check(isCode(part.downloadCode), 'a picture part has no usable download code');
+    else {
+      check(part.kind === 'text' && typeof part.text === 'string' && part.text.trim() !== '', 'a text part is blank');
+      check(parts[index - 1]?.kind !== 'text', 'two text parts follow each other');
+    }
+  });
+}
+
+/** What each content kind must look like, and which msgtype may carry it. */
+function checkContent(content: MessageContent, msgtype: string): void {
+  switch (content.kind) {
+    case 'text':
+      check(typeof content.text === 'string', 'text content is not a string');
+      check(['text', 'audio', 'richText'].includes(msgtype), `a ${msgtype} message became text`);
+      checkQuote(content.quote);
+      break;
+    case 'parts':
+      check(msgtype === 'picture' || msgtype === 'richText', `a ${msgtype} message became parts`);
+      checkParts(content.parts);
+      checkQuote(content.quote);
+      break;
+    case 'file':
+      check(msgtype === 'file', `a ${msgtype} message became a file`);
+      check(isCode(content.downloadCode), 'a file has no usable download code');
+      check(content.fileName.trim() !== '' && !/[/\\\p{Cc}\u202a-\u202e\u2066-\u2069]/u.test(content.fileName), `unsafe file name ${JSON.stringify(content.fileName)}`);
+      check(Array.from(content.fileName).length <= MAX_FILE_NAME_LENGTH, 'a file name over MAX_FILE_NAME_LENGTH');
+      break;
+    case 'unsupported':
+      check(content.msgtype === msgtype, 'unsupported content names another msgtype');
+      break;
+  }
 }
 
 const prototypeNames = (): string[] => Object.getOwnPropertyNames(Object.prototype).sort();
@@ -243,6 +321,47 @@ describe(guarantee('Hostile input: bodies (fuzzed)'), () => {
     expect(tried).toBe(2000);
   });
 
+  it('toReplyTask bounds every rich text and quote: pictures, text bytes across parts and quote, payload size', () => {
+    const texts = fc.oneof(
+      { arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }), weight: 3 },
+      { arbitrary: hugeStrings, weight: 1 },
+    );
+    const element = fc.oneof(
+      { arbitrary: texts.map((text) => ({ text })), weight: 2 },
+      { arbitrary: fc.string({ minLength: 1, maxLength: 40 }).map((code) => ({ type: 'picture', downloadCode: `dc-${code}` })), weight: 3 },
+      { arbitrary: fc.constant({ type: 'at', atName: 'Bot' }), weight: 1 },
+    );
+    const runs = 300;
+    let tried = 0;
+    let cut = 0;
+    let capped = 0;
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 60, size: 'max' }), fc.option(texts, { nil: undefined }), (elements, quoted) => {
+        tried += 1;
+        const repliedMsg = quoted === undefined ? undefined : { msgType: 'text', msgId: 'q1', content: { text: quoted } };
+        const body = { ...dingtalkSample('rich-text'), content: { richText: elements, isReplyMsg: repliedMsg !== undefined, repliedMsg } };
+        const message = parseIncomingMessage(body);
+        const task = toReplyTask(message, 1);
+        const payload = encodeReplyTask(task);
+        check(Buffer.byteLength(payload, 'utf8') < ASYNC_PAYLOAD_LIMIT, 'the task is over FC\'s async payload limit');
+        check(contentTextBytes(task.content) <= MAX_TASK_TEXT_BYTES, 'the task text is over MAX_TASK_TEXT_BYTES');
+        if (task.content.kind === 'parts') {
+          check(task.content.parts.filter((part) => part.kind === 'picture').length <= MAX_TASK_PICTURES, 'more than MAX_TASK_PICTURES pictures');
+        }
+        check(task.truncated === (JSON.stringify(task.content) !== JSON.stringify(message.content)), 'truncated does not say whether the content changed');
+        if (contentTextBytes(message.content) > MAX_TASK_TEXT_BYTES) cut += 1;
+        if (message.content.kind === 'parts' && message.content.parts.filter((part) => part.kind === 'picture').length > MAX_TASK_PICTURES) capped += 1;
+        check(JSON.stringify(parseReplyTask(payload)) === JSON.stringify(task), 'the task does not round-trip');
+      }),
+      { numRuns: runs },
+    );
+    recordCases('Hostile input: bodies (fuzzed)', tried);
+    expect(tried).toBe(runs);
+    // Both bounds were reached, not only small messages.
+    expect(cut).toBeGreaterThan(runs / 20);
+    expect(capped).toBeGreaterThan(runs / 20);
+  });
+
   it('handleConversationRequest answers every signed body with 200 and one valid task, or 400 and nothing invoked', async () => {
     const clock = new ManualClock();
     const logger = createLogger({ level: 'debug', secrets: [SECRET], write: () => undefined });
@@ -263,6 +382,10 @@ describe(guarantee('Hostile input: bodies (fuzzed)'), () => {
         const request: HttpRequest = { method: 'POST', path: '/', headers, body: Buffer.from(text, 'utf8') };
         const { response, invoker } = await run(request);
         statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+        if (request.body.length > MAX_BODY_BYTES) {
+          check(response.statusCode === 413 && invoker.taskIds.length === 0, `a body over MAX_BODY_BYTES was answered ${response.statusCode}`);
+          return;
+        }
         check(response.statusCode === 200 || response.statusCode === 400, `answered ${response.statusCode}: ${response.body}`);
         JSON.parse(response.body);
         if (response.statusCode === 400) {
@@ -274,8 +397,9 @@ describe(guarantee('Hostile input: bodies (fuzzed)'), () => {
         const payload = invoker.payloads[0] ?? '';
         check(Buffer.byteLength(payload, 'utf8') < ASYNC_PAYLOAD_LIMIT, 'the task is over FC\'s async payload limit');
         const task = parseReplyTask(payload);
-        if (task.content.kind === 'text') {
-          check(Buffer.byteLength(task.content.text, 'utf8') <= MAX_TASK_TEXT_BYTES, 'the task text is over MAX_TASK_TEXT_BYTES');
+        check(contentTextBytes(task.content) <= MAX_TASK_TEXT_BYTES, 'the task text is over MAX_TASK_TEXT_BYTES');
+        if (task.content.kind === 'parts') {
+          check(task.content.parts.filter((part) => part.kind === 'picture').length <= MAX_TASK_PICTURES, 'the task has more than MAX_TASK_PICTURES pictures');
         }
       }),
       { numRuns: RUNS },

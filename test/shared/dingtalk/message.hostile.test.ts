@@ -1,6 +1,8 @@
 /** Odd values in optional fields that the fuzz test found; pinned here as plain examples. */
 import { parseCommand } from '../../../shared/core/commands';
-import { parseIncomingMessage } from '../../../shared/dingtalk/message';
+import { toReplyTask } from '../../../shared/core/reply-task';
+import { MAX_FILE_NAME_LENGTH, MAX_RICH_TEXT_ELEMENTS, parseIncomingMessage } from '../../../shared/dingtalk/message';
+import { InvalidMessageError } from '../../../shared/errors';
 import { dingtalkSample } from '../../helpers/fixtures';
 import { guarantee } from '../../helpers/guarantee';
 
@@ -47,5 +49,44 @@ describe(guarantee('Hostile input: bodies (fuzzed)'), () => {
     const command = parseCommand(text);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(command.kind).toBe(kind);
+  });
+
+  it(`reads a rich text of ${MAX_RICH_TEXT_ELEMENTS} pictures quickly and hands on ${20} of them`, () => {
+    const started = Date.now();
+    const richText = Array.from({ length: MAX_RICH_TEXT_ELEMENTS }, (_, index) => ({ type: 'picture', downloadCode: `dc${index}` }));
+    const message = parseIncomingMessage({ ...dingtalkSample('rich-text'), content: { richText } });
+    const task = toReplyTask(message, 1);
+    expect(task.content.kind === 'parts' && task.content.parts.filter((part) => part.kind === 'picture')).toHaveLength(20);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('refuses a quoted rich text with more elements than a message may have, naming it', () => {
+    const richText = Array.from({ length: MAX_RICH_TEXT_ELEMENTS + 1 }, () => ({ text: 'x' }));
+    const body = { ...dingtalkSample('more/text-reply-quote'), text: { content: '?', isReplyMsg: true, repliedMsg: { msgType: 'richText', msgId: 'm', content: { richText } } } };
+    expect(() => parseIncomingMessage(body)).toThrow(InvalidMessageError);
+    expect(() => parseIncomingMessage(body)).toThrow(/text\.repliedMsg\.content\.richText/);
+  });
+
+  it('refuses a file name of 60,000 path separators, and shortens the base name of a long path, quickly', () => {
+    const started = Date.now();
+    const body = { ...dingtalkSample('more/file'), content: { downloadCode: 'dc', fileName: '/'.repeat(60_000) + 'a.txt' } };
+    // Longer than any id: refused as a field over the bound, before any path work.
+    expect(() => parseIncomingMessage(body)).toThrow(/"content\.fileName"/);
+    const shorter = { ...dingtalkSample('more/file'), content: { downloadCode: 'dc', fileName: '/\\'.repeat(100) + 'x'.repeat(MAX_FILE_NAME_LENGTH * 2) + '.txt' } };
+    const content = parseIncomingMessage(shorter).content;
+    expect(content.kind === 'file' && content.fileName).toBe('x'.repeat(MAX_FILE_NAME_LENGTH - 4) + '.txt');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('refuses a download code longer than any DingTalk id in a picture, a rich text, a file and a quote', () => {
+    const code = 'c'.repeat(5000);
+    for (const body of [
+      { ...dingtalkSample('picture'), content: { downloadCode: code } },
+      { ...dingtalkSample('rich-text'), content: { richText: [{ type: 'picture', downloadCode: code }] } },
+      { ...dingtalkSample('more/file'), content: { downloadCode: code, fileName: 'a.txt' } },
+      { ...dingtalkSample('more/text-reply-quote'), text: { content: '?', isReplyMsg: true, repliedMsg: { msgType: 'picture', content: { downloadCode: code } } } },
+    ]) {
+      expect(() => parseIncomingMessage(body)).toThrow(/downloadCode/);
+    }
   });
 });

@@ -112,7 +112,18 @@ describe('parseIncomingMessage in groups: only the robot\'s mention goes', () =>
       text: undefined,
       content: { richText: [{ text: '@Bot 这张图里是什么？' }, { downloadCode: 'dc', type: 'picture' }] },
     };
-    expect(parseIncomingMessage(body, NAMED).content).toEqual({ kind: 'text', text: ' 这张图里是什么？' });
+    expect(parseIncomingMessage(body, NAMED).content).toEqual({
+      kind: 'parts',
+      parts: [
+        { kind: 'text', text: ' 这张图里是什么？' },
+        { kind: 'picture', downloadCode: 'dc' },
+      ],
+    });
+  });
+
+  it('removes the robot\'s name from a group rich-text message without pictures, which is text', () => {
+    const body = { ...dingtalkSample('text-group-mention'), msgtype: 'richText', text: undefined, content: { richText: [{ text: '@Bot \\clear' }] } };
+    expect(parseIncomingMessage(body, NAMED).content).toEqual({ kind: 'text', text: ' \\clear' });
   });
 
   it('hands a command after the robot\'s name to the command parser', () => {

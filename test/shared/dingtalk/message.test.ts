@@ -11,8 +11,18 @@ const EXPECTED: Record<string, { content: MessageContent; conversationType: '1' 
   'text-1to1': { content: { kind: 'text', text: '你好，请介绍一下你自己' }, conversationType: '1' },
   'text-group-mention': { content: { kind: 'text', text: ' \\clear' }, conversationType: '2' },
   audio: { content: { kind: 'text', text: '明天上午十点提醒我开会' }, conversationType: '1' },
-  'rich-text': { content: { kind: 'text', text: '这张图里是什么？\n请简要说明' }, conversationType: '1' },
-  picture: { content: { kind: 'unsupported', msgtype: 'picture' }, conversationType: '1' },
+  'rich-text': {
+    content: {
+      kind: 'parts',
+      parts: [
+        { kind: 'text', text: '这张图里是什么？' },
+        { kind: 'picture', downloadCode: 'downloadCodeExample111111111111' },
+        { kind: 'text', text: '请简要说明' },
+      ],
+    },
+    conversationType: '1',
+  },
+  picture: { content: { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'downloadCodeExample000000000000' }] }, conversationType: '1' },
 };
 
 describe('parseIncomingMessage on the reference samples', () => {
@@ -78,9 +88,9 @@ describe('parseIncomingMessage on the reference samples', () => {
     expect(parseIncomingMessage(sample).content).toEqual({ kind: 'unsupported', msgtype: 'audio' });
   });
 
-  it('treats rich text without any text part as unsupported', () => {
+  it('treats rich text with neither text nor a picture as unsupported', () => {
     const sample = dingtalkSample('rich-text');
-    sample.content = { richText: [{ downloadCode: 'x', type: 'picture' }, { text: '   ' }] };
+    sample.content = { richText: [{ type: 'at', atName: 'Bot', atUserId: 'bot' }, { text: '   ' }] };
     expect(parseIncomingMessage(sample).content).toEqual({ kind: 'unsupported', msgtype: 'richText' });
   });
 
@@ -148,7 +158,7 @@ describe('parseIncomingMessage on malformed bodies', () => {
     expect(invalid(sample).message).toContain('"conversationType"');
   });
 
-  it.each(['sticker', 'file', 'video', 'interactiveCard'])('answers unsupported for msgtype %s', (msgtype) => {
+  it.each(['sticker', 'video', 'interactiveCard', 'markdown'])('answers unsupported for msgtype %s', (msgtype) => {
     const sample = dingtalkSample('text-1to1');
     sample.msgtype = msgtype;
     expect(parseIncomingMessage(sample).content).toEqual({ kind: 'unsupported', msgtype });
