@@ -1,7 +1,7 @@
 /**
  * The offline responder of `npm start`: an OpenAI-compatible chat completions endpoint on loopback that
  * answers deterministically from the prompt it was given. It lets anyone see the bot work (history,
- * `\clear`, groups) before they have an API key, and every answer says it is not an LLM. The reply
+ * `\clear`, groups, pictures) before they have an API key, and every answer says it is not an LLM. The reply
  * bundle reaches it through OPENAI_BASE_URL like any provider, so no second code path exists.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,10 +14,17 @@ export const OFFLINE_MODEL = 'offline-responder';
 /** The first line of every offline answer, so nobody mistakes it for a model's. */
 export const OFFLINE_MARK = '*[offline responder — not an LLM; set OPENAI_API_KEY for real answers]*';
 
-/** A chat message as the responder reads it. */
+/** A picture as the responder saw it: its media type and size (a remote URL has neither). */
+export interface OfflinePicture {
+  mediaType?: string;
+  bytes?: number;
+}
+
+/** A chat message as the responder reads it: its text, and the pictures of a content given as parts. */
 export interface OfflineMessage {
   role: string;
   content: string;
+  pictures?: OfflinePicture[];
 }
 
 /** Longest quote of a message in an answer, in characters. */
@@ -28,9 +35,25 @@ const quote = (text: string): string => {
   return `"${chars.length > QUOTE_LIMIT ? `${chars.slice(0, QUOTE_LIMIT).join('')}…` : chars.join('')}"`;
 };
 
+/** `1.5 KB`, `2.3 MB`: a size for people. */
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** `1 picture (image/png, 2.3 KB)`. */
+function describePictures(pictures: readonly OfflinePicture[]): string {
+  const each = pictures.map((picture) =>
+    picture.bytes === undefined ? 'a remote URL' : `${picture.mediaType ?? 'unknown type'}, ${size(picture.bytes)}`,
+  );
+  return `${pictures.length} picture${pictures.length === 1 ? '' : 's'} (${each.join('; ')})`;
+}
+
 /**
  * The answer to a prompt: how many earlier exchanges it carried (and what the user said in them),
- * whether a system prompt came with it, and the question echoed back.
+ * whether a system prompt came with it, the question echoed back, and the pictures that came with the
+ * question or an earlier message (how many, their media types and sizes; it cannot look at them).
  */
 export function offlineAnswer(messages: readonly OfflineMessage[]): string {
   const lastUser = messages.map((message) => message.role).lastIndexOf('user');
@@ -42,19 +65,60 @@ export function offlineAnswer(messages: readonly OfflineMessage[]): string {
       ? 'I saw no earlier messages from you in this conversation.'
       : `I saw ${earlier.length} earlier exchange${earlier.length === 1 ? '' : 's'} in this conversation. You said before:`,
   );
-  for (const message of earlier) lines.push(`- ${quote(message.content)}`);
+  for (const message of earlier) {
+    const pictures = message.pictures?.length ? ` with ${describePictures(message.pictures)}` : '';
+    lines.push(`- ${quote(message.content)}${pictures}`);
+  }
   if (messages.some((message) => message.role === 'system')) lines.push('', 'A system prompt came with your question.');
   lines.push('', `You asked: ${quote(question)}`);
+  const pictures = lastUser >= 0 ? messages[lastUser]?.pictures : undefined;
+  if (pictures?.length) {
+    lines.push('', `You sent ${describePictures(pictures)} with your question. I cannot look at pictures: a vision model (VISION_MODEL) can.`);
+  }
   return lines.join('\n');
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A content given as parts: its text parts joined, and its pictures; undefined when a part is malformed. */
+function parseParts(parts: readonly unknown[]): { content: string; pictures: OfflinePicture[] } | undefined {
+  const texts: string[] = [];
+  const pictures: OfflinePicture[] = [];
+  for (const part of parts) {
+    if (!isRecord(part)) return undefined;
+    if (part.type === 'text' && typeof part.text === 'string') {
+      texts.push(part.text);
+      continue;
+    }
+    const url = part.type === 'image_url' && isRecord(part.image_url) ? part.image_url.url : undefined;
+    if (typeof url !== 'string') return undefined;
+    const data = /^data:([^;,]+);base64,/.exec(url);
+    if (data) {
+      // The decoded size, from the base64 length and its padding, without decoding it.
+      const base64 = url.slice(data[0].length);
+      const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+      pictures.push({ mediaType: data[1], bytes: Math.floor((base64.length * 3) / 4) - padding });
+    } else if (/^https?:\/\//.test(url)) {
+      pictures.push({});
+    } else {
+      return undefined;
+    }
+  }
+  return { content: texts.join('\n'), pictures };
 }
 
 function parseMessages(value: unknown): OfflineMessage[] | undefined {
   if (!Array.isArray(value) || value.length === 0) return undefined;
   const messages: OfflineMessage[] = [];
-  for (const item of value) {
-    const record = item as Record<string, unknown> | null;
-    if (typeof record !== 'object' || record === null || typeof record.role !== 'string' || typeof record.content !== 'string') return undefined;
-    messages.push({ role: record.role, content: record.content });
+  for (const item of value as unknown[]) {
+    if (!isRecord(item) || typeof item.role !== 'string') return undefined;
+    if (typeof item.content === 'string') {
+      messages.push({ role: item.role, content: item.content });
+      continue;
+    }
+    const parts = Array.isArray(item.content) ? parseParts(item.content as unknown[]) : undefined;
+    if (parts === undefined) return undefined;
+    messages.push(parts.pictures.length > 0 ? { role: item.role, ...parts } : { role: item.role, content: parts.content });
   }
   return messages;
 }
@@ -77,7 +141,8 @@ export interface OfflineLlm {
 export async function startOfflineLlm(options: { apiKey?: string } = {}): Promise<OfflineLlm> {
   const apiKey = options.apiKey ?? `offline-${randomBytes(12).toString('hex')}`;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const raw = await readBody(req, 4 * 1024 * 1024);
+    // Room for a 10 MB picture and a resent one as base64 (4/3 of the bytes).
+    const raw = await readBody(req, 40 * 1024 * 1024);
     const path = (req.url ?? '/').split('?')[0];
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
       return sendJson(res, 401, error('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
@@ -95,10 +160,12 @@ export async function startOfflineLlm(options: { apiKey?: string } = {}): Promis
       return sendJson(res, 400, error('The body is not valid JSON.', 'invalid_request_error', null));
     }
     const messages = parseMessages(body.messages);
-    if (messages === undefined) return sendJson(res, 400, error('"messages" must be a non-empty array of {role, content}.', 'invalid_request_error', null));
+    if (messages === undefined) {
+      return sendJson(res, 400, error('"messages" must be a non-empty array of {role, content}: a string, or text and image_url parts.', 'invalid_request_error', null));
+    }
     if (body.stream === true) return sendJson(res, 400, error('The offline responder does not stream.', 'invalid_request_error', null));
     const text = offlineAnswer(messages);
-    const promptTokens = messages.reduce((sum, message) => sum + Math.ceil(message.content.length / 4), 0);
+    const promptTokens = messages.reduce((sum, message) => sum + Math.ceil(message.content.length / 4) + 85 * (message.pictures?.length ?? 0), 0);
     const completionTokens = Math.ceil(text.length / 4);
     sendJson(res, 200, {
       id: `chatcmpl-offline-${randomBytes(6).toString('hex')}`,

@@ -1,10 +1,16 @@
 import { LlmUnavailableError } from '../errors';
 import { incompatibleError } from './openai-errors';
+import { visibleAnswer } from './openai-think';
 
 /** What one chat completion answered, streamed or not, before the checks on its content. */
 export interface ChatBody {
-  /** The assistant's text, untrimmed; reasoning (`reasoning_content`) is never part of it. */
+  /**
+   * The assistant's text, untrimmed; reasoning is never part of it: neither `reasoning_content` nor a leading
+   * `<think>…</think>` block (see `openai-think.ts`).
+   */
   text: string;
+  /** True when the answer ended inside an unclosed leading `<think>` block (its text is then empty). */
+  endedThinking?: boolean;
   model?: string;
   finishReason?: string;
   promptTokens?: number;
@@ -15,7 +21,10 @@ export interface ChatBody {
 export interface ReadChatBodyOptions {
   /** The host, named when the body is not an OpenAI-compatible API's. */
   host: string;
-  /** Called with the visible text so far (leading blanks dropped) each time it grows. */
+  /**
+   * Called with the visible text so far (leading blanks and reasoning dropped) each time it changes; not called
+   * while the model is still inside a leading `<think>` block.
+   */
   onText?: (textSoFar: string) => void;
   /** Called when the model makes progress: a content or reasoning delta. Keep-alive comments are not progress. */
   onProgress?: () => void;
@@ -40,6 +49,24 @@ const SSE_START = /^(?::|(?:data|event|id|retry)\s*:)/;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** Content parts that carry reasoning rather than the answer (Mistral's `thinking`, others' `reasoning`). */
+const REASONING_PARTS = new Set(['thinking', 'reasoning', 'reasoning_content']);
+
+/**
+ * The text of a message's (or delta's) `content`: a string, or an array of parts as some compatible servers send
+ * (`[{type: 'text', text}]`, strings), joined. Reasoning parts and parts without text are left out.
+ */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const part of content as unknown[]) {
+    if (typeof part === 'string') text += part;
+    else if (isRecord(part) && typeof part.text === 'string' && !(typeof part.type === 'string' && REASONING_PARTS.has(part.type))) text += part.text;
+  }
+  return text;
+}
+
 /** The media type of the response, for messages (`text/html`), or `no content type`. */
 function mediaType(response: Response): string {
   return response.headers.get('content-type')?.split(';')[0]?.trim() || 'no content type';
@@ -48,6 +75,8 @@ function mediaType(response: Response): string {
 /** Accumulates the answer from chunks or a whole completion and reports its growth. */
 class AnswerBuilder {
   readonly body: ChatBody = { text: '' };
+  /** Every content character so far, reasoning in `<think>` tags included. */
+  private raw = '';
   private shown = '';
 
   constructor(private readonly options: ReadChatBodyOptions) {}
@@ -67,11 +96,16 @@ class AnswerBuilder {
     const part = whole ? choice.message : choice.delta;
     if (!isRecord(part)) return;
     const reasoning = part.reasoning_content ?? part.reasoning;
-    const content = typeof part.content === 'string' ? part.content : '';
-    if (content !== '' || (typeof reasoning === 'string' && reasoning !== '')) this.options.onProgress?.();
+    const content = contentText(part.content);
+    const reasoningParts = Array.isArray(part.content) && part.content.length > 0;
+    if (content !== '' || reasoningParts || (typeof reasoning === 'string' && reasoning !== '')) this.options.onProgress?.();
     if (content === '') return;
-    this.body.text += content;
-    const visible = this.body.text.trimStart();
+    this.raw += content;
+    const { text, thinking } = visibleAnswer(this.raw);
+    this.body.text = text;
+    if (thinking) this.body.endedThinking = true;
+    else delete this.body.endedThinking;
+    const visible = text.trimStart();
     if (visible !== '' && visible !== this.shown) {
       this.shown = visible;
       try {
@@ -185,8 +219,10 @@ async function readEventStream(
  * events (streaming) or one JSON `chat.completion` (a provider that does not stream; `onText` then sees the
  * whole text at once). Leading blank lines are skipped (DeepSeek sends them while a request waits). Anything
  * else (an HTML page, invalid JSON, JSON that is not a completion, an empty body) is `incompatible`, naming
- * the host. Reasoning deltas count as progress but never enter the text. A `data: {"error": ...}` event is a
- * retryable `server` failure. Read errors (a cut connection, an abort) propagate unchanged.
+ * the host. Reasoning deltas (`reasoning_content`) count as progress but never enter the text, nor does a
+ * leading `<think>…</think>` block in the content. Content sent as an array of parts is joined. A
+ * `data: {"error": ...}` event is a retryable `server` failure. Read errors (a cut connection, an abort)
+ * propagate unchanged.
  */
 export async function readChatBody(response: Response, options: ReadChatBodyOptions): Promise<ChatBody> {
   const builder = new AnswerBuilder(options);

@@ -76,6 +76,53 @@ export function incompatibleError(host: string, what: string): LlmRefusedError {
   );
 }
 
+/**
+ * How providers say that a model cannot take pictures, matched against the SDK's message (`400 <provider's
+ * message>`) of a request that carried `image_url` parts:
+ * - OpenAI and Azure OpenAI: `Invalid content type. image_url is only supported by certain models.`;
+ * - DeepSeek: `Failed to deserialize the JSON body into the target type: messages[1]: unknown variant
+ *   \`image_url\`, expected \`text\``;
+ * - DashScope (Qwen, compatible mode): `<400> InternalError.Algo.InvalidParameter: The provided messages input
+ *   is invalid. The error info is [Unexpected item type in content.]`, `The model does not support image`,
+ *   `url error, please check url!`;
+ * - Ollama: `<model> does not support vision` (its capability check), `this model does not support image input`;
+ * - vLLM: `<model> is not a multimodal model`; LM Studio: `Model does not support images`; OpenRouter:
+ *   `No endpoints found that support image input`; others: `image input is not supported`, `Unsupported content
+ *   part type for text-only server: image_url`.
+ */
+const VISION_REFUSALS: readonly RegExp[] = [
+  /image_url is only supported by certain models/i,
+  /unknown variant [`'"]?image_url/i,
+  /unexpected item type in content/i,
+  /does(?: not|n't) support (?:images?|image input|vision|multi-?modal)/i,
+  /not a multi-?modal model/i,
+  /no endpoints found that support image/i,
+  /(?:image|vision)(?: input)?s? (?:is |are )?not supported/i,
+  /unsupported content[^.]{0,60}image_url/i,
+  /\burl error\b/i,
+];
+
+/** Whether a provider's error for a request with pictures says that the model cannot take images. */
+export function isVisionRefusal(error: unknown): boolean {
+  return error instanceof OpenAI.APIError && VISION_REFUSALS.some((pattern) => pattern.test(error.message));
+}
+
+/**
+ * The refusal for a prompt with pictures sent to a model that cannot take images, naming the model, where it
+ * came from (`VISION_MODEL`, or `OPENAI_MODEL` when VISION_MODEL is not set) and the fix. Never retried.
+ */
+export function visionError(error: unknown, model: string, source: 'VISION_MODEL' | 'OPENAI_MODEL'): LlmRefusedError {
+  const status = error instanceof OpenAI.APIError && typeof error.status === 'number' ? error.status : undefined;
+  const code = error instanceof OpenAI.APIError && typeof error.code === 'string' ? ` (${error.code})` : '';
+  const from = source === 'VISION_MODEL' ? 'VISION_MODEL' : 'OPENAI_MODEL; VISION_MODEL is not set';
+  return new LlmRefusedError(
+    'vision',
+    `the model ${model} (${from}) cannot take pictures: ${status ?? 'refused'}${code}; set VISION_MODEL to a model that can, e.g. qwen-vl-max, gpt-4o or glm-4v`,
+    status,
+    { cause: error },
+  );
+}
+
 /** ` after N attempts` when there was more than one. */
 export function afterAttempts(attempts: number): string {
   return attempts > 1 ? ` after ${attempts} attempts` : '';

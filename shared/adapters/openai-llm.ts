@@ -1,11 +1,11 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import { LlmRefusedError, LlmUnavailableError } from '../errors';
-import type { LlmConfig } from '../config/load-config';
+import { RESERVED_LLM_BODY_FIELDS, type LlmConfig } from '../config/load-config';
 import type { ChatMessage, LlmAnswer, LlmCallOptions, LlmClient } from '../ports';
 import { abortableSleep, type AbortableSleep } from './abortable-sleep';
 import { OnTextError, readChatBody, type ChatBody } from './openai-body';
-import { hostOf, mapOpenAiError } from './openai-errors';
+import { hostOf, isVisionRefusal, mapOpenAiError, visionError } from './openai-errors';
 import { AttemptTimer, isRetryable, retryDelayMs } from './openai-retry';
 
 export { mapOpenAiError } from './openai-errors';
@@ -30,11 +30,18 @@ export function azureBaseURL(endpoint: string): string {
   return /\/openai$/.test(trimmed) ? trimmed : `${trimmed}/openai`;
 }
 
+/** Whether a prompt carries pictures (`image_url` parts). */
+export function hasPictures(messages: readonly ChatMessage[]): boolean {
+  return messages.some((message) => Array.isArray(message.content) && message.content.some((part) => part.type === 'image_url'));
+}
+
 /**
  * Builds the SDK client for the configuration: Azure's when OPENAI_API_VERSION is set, else the plain one.
  * Everything is passed explicitly, so no OPENAI_* or AZURE_* variable of the environment changes it. The SDK
  * does not retry (this adapter does, within the caller's deadline); its own timeout, which stops at the
- * headers, is only a backstop behind the attempt's timer.
+ * headers, is only a backstop behind the attempt's timer. Azure gets no fixed `deployment`: the SDK then puts
+ * each request's `model` in the path (`/deployments/{model}/chat/completions`), so a call's `model` (the
+ * VISION_MODEL deployment) picks the deployment.
  */
 function createSdkClient(config: LlmConfig, options: OpenAiLlmOptions): OpenAI {
   const common = {
@@ -46,7 +53,7 @@ function createSdkClient(config: LlmConfig, options: OpenAiLlmOptions): OpenAI {
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
   };
   if (config.apiVersion !== undefined) {
-    return new AzureOpenAI({ ...common, baseURL: azureBaseURL(config.baseURL), apiVersion: config.apiVersion, deployment: config.model });
+    return new AzureOpenAI({ ...common, baseURL: azureBaseURL(config.baseURL), apiVersion: config.apiVersion });
   }
   return new OpenAI({ ...common, baseURL: config.baseURL });
 }
@@ -68,6 +75,17 @@ function createSdkClient(config: LlmConfig, options: OpenAiLlmOptions): OpenAI {
  * A provider that answers a stream request with a plain JSON completion works too (one `onText` at the end).
  * `stream_options.include_usage` is asked for; a provider that refuses it with 400 (older Azure API versions)
  * is asked again without it, and never again by this instance.
+ *
+ * Reasoning never reaches the answer nor `onText`: `reasoning_content` deltas are skipped and a leading
+ * `<think>…</think>` block is removed (while the model is inside it, `onText` is not called). Content sent as
+ * an array of parts is joined.
+ *
+ * Pictures: user messages may carry `image_url` parts; they are sent as given. `options.model` picks the model
+ * of one call (for Azure, the deployment); by default OPENAI_MODEL. When the provider says the model cannot take
+ * images, the call fails at once with reason `vision`, naming VISION_MODEL.
+ *
+ * LLM_EXTRA_BODY (`config.extraBody`) is merged into every request body; the fields the adapter sets itself
+ * (`RESERVED_LLM_BODY_FIELDS`, and `max_tokens` when `options.maxTokens` is given) win over it.
  */
 export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {}): LlmClient {
   const host = hostOf(config.baseURL);
@@ -79,28 +97,36 @@ export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {
   const deadline = (cause?: unknown): LlmUnavailableError =>
     new LlmUnavailableError('deadline', "the run's deadline came before the LLM finished; it was not asked again", undefined, { cause });
 
-  function request(messages: readonly ChatMessage[], streaming: boolean, withUsage: boolean, signal: AbortSignal): Promise<Response> {
+  const extraBody: Record<string, unknown> = Object.fromEntries(
+    Object.entries(config.extraBody ?? {}).filter(([key]) => !RESERVED_LLM_BODY_FIELDS.includes(key)),
+  );
+
+  function request(messages: readonly ChatMessage[], model: string, streaming: boolean, withUsage: boolean, signal: AbortSignal): Promise<Response> {
     client ??= createSdkClient(config, options);
-    const body: ChatCompletionCreateParams = {
-      model: config.model,
+    const own: ChatCompletionCreateParams = {
+      model,
       messages: [...messages],
       ...(options.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
       ...(streaming ? { stream: true, ...(withUsage ? { stream_options: { include_usage: true } } : {}) } : {}),
     };
+    // The provider's own switches first, so that the adapter's fields always win.
+    const body = Object.assign({}, extraBody, own);
     return client.chat.completions.create(body, { signal }).asResponse();
   }
 
   /** One attempt: the request (again without `stream_options` if the provider refuses it), then its body. */
   async function attempt(messages: readonly ChatMessage[], streaming: boolean, call: LlmCallOptions, timer: AttemptTimer): Promise<ChatBody> {
     const withUsage = streaming && !streamOptionsRefused;
+    const model = call.model ?? config.model;
     let response: Response;
     try {
-      response = await request(messages, streaming, withUsage, timer.signal);
+      response = await request(messages, model, streaming, withUsage, timer.signal);
     } catch (error) {
-      if (!withUsage || !(error instanceof OpenAI.BadRequestError)) throw error;
+      // A model that cannot take the pictures refused them, not stream_options.
+      if (!withUsage || !(error instanceof OpenAI.BadRequestError) || (hasPictures(messages) && isVisionRefusal(error))) throw error;
       streamOptionsRefused = true;
       try {
-        response = await request(messages, streaming, false, timer.signal);
+        response = await request(messages, model, streaming, false, timer.signal);
       } catch (second) {
         // Refused without it too: stream_options was not the problem.
         if (second instanceof OpenAI.BadRequestError) streamOptionsRefused = false;
@@ -111,7 +137,8 @@ export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {
   }
 
   /** Our error for whatever ended an attempt: the caller's deadline first, then the attempt's own limit. */
-  function classify(error: unknown, timer: AttemptTimer, signal: AbortSignal | undefined, attempts: number): Error {
+  function classify(error: unknown, timer: AttemptTimer, call: { signal?: AbortSignal; model: string; pictures: boolean }, attempts: number): Error {
+    const { signal } = call;
     if (signal?.aborted) return deadline(error);
     if (timer.timedOut) {
       const what = attempts > 1 ? ` (${attempts} attempts)` : '';
@@ -123,15 +150,23 @@ export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {
       );
     }
     if (error instanceof LlmRefusedError || error instanceof LlmUnavailableError) return error;
+    if (call.pictures && isVisionRefusal(error)) {
+      return visionError(error, call.model, config.visionModel !== undefined && call.model === config.visionModel ? 'VISION_MODEL' : 'OPENAI_MODEL');
+    }
     return mapOpenAiError(error, host, attempts);
   }
 
   /** The checks on a complete answer. */
-  function answerOf(body: ChatBody): LlmAnswer {
+  function answerOf(body: ChatBody, model: string): LlmAnswer {
     if (body.finishReason === 'content_filter') throw new LlmRefusedError('filtered', 'the LLM stopped its answer: content_filter');
     const text = body.text.trim();
-    if (text === '') throw new LlmRefusedError('empty', 'the LLM returned an empty answer');
-    const answer: LlmAnswer = { text, model: body.model ?? config.model };
+    if (text === '') {
+      const why = body.endedThinking
+        ? ` (it stopped while still thinking: its <think> block was never closed${body.finishReason !== undefined ? `, finish_reason ${body.finishReason}` : ''})`
+        : '';
+      throw new LlmRefusedError('empty', `the LLM returned an empty answer${why}`);
+    }
+    const answer: LlmAnswer = { text, model: body.model ?? model };
     if (body.promptTokens !== undefined) answer.promptTokens = body.promptTokens;
     if (body.completionTokens !== undefined) answer.completionTokens = body.completionTokens;
     return answer;
@@ -141,17 +176,18 @@ export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {
     const { signal } = options;
     if (signal?.aborted) throw deadline(signal.reason);
     const attempts = config.maxRetries + 1;
+    const about = { signal, model: options.model ?? config.model, pictures: hasPictures(messages) };
     for (let n = 1; ; n += 1) {
       const timer = new AttemptTimer(config.timeoutMs, signal);
       let failure: Error;
       let headers: Headers | undefined;
       try {
-        return answerOf(await attempt(messages, streaming, options, timer));
+        return answerOf(await attempt(messages, streaming, options, timer), about.model);
       } catch (error) {
         // The receiver's own failure ends the call unchanged: it is not the LLM's, and not retried.
         if (error instanceof OnTextError) throw error.original;
         headers = error instanceof OpenAI.APIError ? error.headers : undefined;
-        failure = classify(error, timer, signal, n);
+        failure = classify(error, timer, about, n);
       } finally {
         timer.dispose();
       }

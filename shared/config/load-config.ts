@@ -53,11 +53,18 @@ export interface LlmConfig {
   apiKey: string;
   baseURL: string;
   model: string;
+  /** VISION_MODEL: the model for a prompt with pictures; undefined when unset (OPENAI_MODEL is used then). */
+  visionModel?: string;
   /** Set for Azure OpenAI only. */
   apiVersion?: string;
   timeoutMs: number;
   maxRetries: number;
+  /** LLM_EXTRA_BODY: fields merged into every request body (never model, messages, stream, stream_options). */
+  extraBody?: Record<string, unknown>;
 }
+
+/** The request fields LLM_EXTRA_BODY may not set: the adapter sets them itself. */
+export const RESERVED_LLM_BODY_FIELDS: readonly string[] = ['model', 'messages', 'stream', 'stream_options'];
 
 /** DingTalk's server OpenAPI, when DINGTALK_CLIENT_ID is set. */
 export interface OpenApiConfig {
@@ -93,6 +100,8 @@ export function preview(value: string): string {
   const chars = Array.from(value);
   return chars.length <= 4 ? `"${value}"` : `"${chars.slice(0, 4).join('')}…" (${chars.length} characters)`;
 }
+
+const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Reads variables, collecting every problem so one cold start reports them all. */
 class Reader {
@@ -141,6 +150,34 @@ class Reader {
     }
     this.problems.push(`${name} must be an http(s) URL (got ${preview(value)})`);
     return undefined;
+  }
+
+  /**
+   * A JSON object (undefined when unset). Its parse error is not repeated: it may quote the value. Keys in
+   * `reserved` are refused.
+   */
+  jsonObject(name: string, reserved: readonly string[]): Record<string, unknown> | undefined {
+    const raw = this.optional(name);
+    if (raw === undefined) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      this.problems.push(`${name} must be a JSON object such as {"enable_thinking": false}; it is not valid JSON (got ${preview(raw)})`);
+      return undefined;
+    }
+    if (!isJsonObject(value)) {
+      const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+      this.problems.push(`${name} must be a JSON object such as {"enable_thinking": false} (got ${what})`);
+      return undefined;
+    }
+    const record = value;
+    const refused = Object.keys(record).filter((key) => reserved.includes(key));
+    if (refused.length > 0) {
+      this.problems.push(`${name} cannot set ${refused.join(', ')}: the bot sets ${reserved.join(', ')} itself`);
+      return undefined;
+    }
+    return record;
   }
 
   logLevel(): LogLevel {
@@ -321,9 +358,11 @@ export function loadReplyConfig(env: Env): ReplyConfig {
         apiKey: read.required('OPENAI_API_KEY'),
         baseURL,
         model: read.optional('OPENAI_MODEL') ?? 'gpt-4o-mini',
+        visionModel: read.optional('VISION_MODEL'),
         apiVersion: read.optional('OPENAI_API_VERSION'),
         timeoutMs: read.integer('LLM_TIMEOUT_SECONDS', 1, 900) * 1000,
         maxRetries: read.integer('LLM_MAX_RETRIES', 0, 5),
+        extraBody: read.jsonObject('LLM_EXTRA_BODY', RESERVED_LLM_BODY_FIELDS),
       }),
       systemPrompt: read.optional('SYSTEM_PROMPT') ?? '',
       historyLength: read.integer('HISTORY_LENGTH', 0, 100),

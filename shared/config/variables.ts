@@ -94,6 +94,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'Model name sent with each request (for Azure, the deployment name).',
   },
   {
+    name: 'VISION_MODEL',
+    usedBy: ['reply'],
+    description:
+      'Model for a message that carries a picture, e.g. `qwen-vl-max` (DashScope), `gpt-4o` (OpenAI), `glm-4v` (Zhipu); same provider, key and base URL as OPENAI_MODEL (for Azure, a deployment name). Default: OPENAI_MODEL. When the model cannot take images, users are told to ask for this to be set.',
+  },
+  {
     name: 'OPENAI_API_VERSION',
     usedBy: ['reply'],
     description: 'Set only for Azure OpenAI (e.g. `2024-10-21`): switches to the Azure client with this API version.',
@@ -110,6 +116,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     usedBy: ['reply'],
     default: '2',
     description: 'Retries of a timed-out, cut-off, rate-limited (429) or failed (5xx) LLM attempt, with backoff (Retry-After honoured up to 60 s); never of a refusal. The run’s deadline stops them early.',
+  },
+  {
+    name: 'LLM_EXTRA_BODY',
+    usedBy: ['reply'],
+    description:
+      'A JSON object merged into every LLM request body, for provider switches: `{"enable_thinking": false}` turns off Qwen3\'s thinking on DashScope (which refuses thinking in answers that are not streamed), `{"enable_search": true}` its web search. It cannot set model, messages, stream or stream_options (the bot sets them); invalid JSON or anything but an object stops the cold start.',
   },
   {
     name: 'SYSTEM_PROMPT',

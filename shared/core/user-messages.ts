@@ -11,6 +11,8 @@ export const USER_MESSAGES = {
   filtered: '抱歉，模型拒绝回答这条消息。\n\nSorry, the model declined to answer this message.',
   empty: '抱歉，模型没有给出回答，请换个说法再试。\n\nSorry, the model gave no answer. Please try rephrasing.',
   rejected: '抱歉，模型无法处理这条消息。\n\nSorry, the model could not process this message.',
+  vision:
+    '抱歉，当前模型无法查看图片。请管理员设置 VISION_MODEL 为支持图片的模型（如 qwen-vl-max、gpt-4o、glm-4v）。\n\nSorry, the current model cannot look at pictures; the administrator can set VISION_MODEL to a model that can (e.g. qwen-vl-max, gpt-4o, glm-4v).',
   unsupported: '抱歉，我目前只能阅读文字消息。\n\nSorry, I can only read text for now.',
   clearFailed: '抱歉，暂时无法清除对话记录，请稍后再试。\n\nSorry, the history could not be cleared right now. Please try again later.',
   cleared: '已清除我们的对话记录。\n\nOur conversation history has been cleared.',
@@ -41,6 +43,8 @@ export function llmFailureMessage(error: unknown): string {
         return USER_MESSAGES.empty;
       case 'request':
         return USER_MESSAGES.rejected;
+      case 'vision':
+        return USER_MESSAGES.vision;
     }
   }
   if (error instanceof LlmUnavailableError && (error.reason === 'timeout' || error.reason === 'deadline')) return USER_MESSAGES.timeout;

@@ -29,9 +29,11 @@ const EXPECTED_DEFAULTS: Record<string, string | undefined> = {
   OPENAI_API_KEY: '',
   OPENAI_BASE_URL: '',
   OPENAI_MODEL: 'gpt-4o-mini',
+  VISION_MODEL: '',
   OPENAI_API_VERSION: '',
   LLM_TIMEOUT_SECONDS: '45',
   LLM_MAX_RETRIES: '2',
+  LLM_EXTRA_BODY: '',
   SYSTEM_PROMPT: '',
   HISTORY_LENGTH: '5',
   MAX_CONTEXT_TOKENS: '16000',
@@ -80,6 +82,7 @@ const EXPECTED_FUNCTION_VARIABLES: Record<FunctionName, string[]> = {
     'HISTORY_DIR',
     'HISTORY_LENGTH',
     'HISTORY_PREFIX',
+    'LLM_EXTRA_BODY',
     'LLM_MAX_RETRIES',
     'LLM_TIMEOUT_SECONDS',
     'LOG_LEVEL',
@@ -97,6 +100,7 @@ const EXPECTED_FUNCTION_VARIABLES: Record<FunctionName, string[]> = {
     'S3_REGION',
     'SYSTEM_PROMPT',
     'TZ',
+    'VISION_MODEL',
     'WEBHOOK_TIMEOUT_SECONDS',
   ],
 };
@@ -252,6 +256,12 @@ describe('s.yaml', () => {
     }
     expect(props(withDefaults, 'reply').functionName).toBe(EXPECTED_DEFAULTS.REPLY_FUNCTION_NAME);
     expect(props(withDefaults, 'conversation').functionName).toBe(EXPECTED_DEFAULTS.CONVERSATION_FUNCTION_NAME);
+  });
+
+  it('passes a JSON LLM_EXTRA_BODY to reply as the same string, not as YAML', () => {
+    const json = '{"enable_thinking": false, "enable_search": true}';
+    const rendered = renderSYaml({ FC_ROLE_ARN: samples.FC_ROLE_ARN as string, LLM_EXTRA_BODY: json });
+    expect(functionEnvironment(rendered, 'reply').LLM_EXTRA_BODY).toBe(json);
   });
 
   it('refuses to render without a role', () => {

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { crossRealmSafeFetch, startOpenAiFake, type OpenAiFake } from './openai-fake';
+import { TINY_PNG, crossRealmSafeFetch, dataUrl, startOpenAiFake, type OpenAiFake } from './openai-fake';
 
 const API_KEY = 'sk-test-key';
 
@@ -281,5 +281,105 @@ describe('OpenAI-compatible fake with the real openai SDK', () => {
     } finally {
       await azure.close();
     }
+  });
+  describe('pictures', () => {
+    const ask = (model: string, content: OpenAI.Chat.Completions.ChatCompletionContentPart[]) =>
+      sdk().chat.completions.create({ model, messages: [{ role: 'user', content }] });
+    const badRequest = async (promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.BadRequestError>> => {
+      const error: unknown = await promise.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      return error as InstanceType<typeof OpenAI.BadRequestError>;
+    };
+
+    it('decodes image parts into bytes and media types, keeps the text parts, and lists the pictures in its echo', async () => {
+      const completion = await ask('qwen-plus', [
+        { type: 'text', text: 'What is this?' },
+        { type: 'image_url', image_url: { url: dataUrl(TINY_PNG) } },
+        { type: 'image_url', image_url: { url: 'https://example.test/cat.jpg' } },
+      ]);
+      expect(completion.choices[0]?.message.content).toBe(
+        `Echo: What is this? [history: 0 earlier messages] [pictures: image/png ${TINY_PNG.length} B, https://example.test/cat.jpg]`,
+      );
+      const seen: unknown[] = [];
+      fake.respondWith((request) => {
+        seen.push(request.messages[0]);
+        return 'ok';
+      });
+      await ask('qwen-plus', [{ type: 'image_url', image_url: { url: dataUrl(TINY_PNG) } }]);
+      expect(seen).toEqual([{ role: 'user', content: '', images: [{ url: dataUrl(TINY_PNG), mediaType: 'image/png', bytes: TINY_PNG }] }]);
+    });
+
+    it('refuses pictures for a model that is not a vision model, in OpenAI\'s words', async () => {
+      const vision = await startOpenAiFake({ apiKey: API_KEY, models: ['gpt-3.5-turbo', 'gpt-4o'], visionModels: ['gpt-4o'] });
+      try {
+        const client = new OpenAI({ apiKey: API_KEY, baseURL: vision.baseURL, maxRetries: 0 });
+        const content: OpenAI.Chat.Completions.ChatCompletionContentPart[] = [
+          { type: 'text', text: 'see' },
+          { type: 'image_url', image_url: { url: dataUrl(TINY_PNG) } },
+        ];
+        const error = await badRequest(client.chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content }] }));
+        expect(error.message).toBe('400 Invalid content type. image_url is only supported by certain models.');
+        expect(error.param).toBe('messages.[0].content.[1].type');
+        await expect(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content }] })).resolves.toMatchObject({ model: 'gpt-4o' });
+        // Text parts alone are fine for any model.
+        await expect(
+          client.chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }),
+        ).resolves.toMatchObject({ model: 'gpt-3.5-turbo' });
+      } finally {
+        await vision.close();
+      }
+    });
+
+    it('checks the data URL as OpenAI does: an image media type, base64 of bytes of that format', async () => {
+      const jpegClaim = await badRequest(ask('qwen-plus', [{ type: 'image_url', image_url: { url: dataUrl(TINY_PNG, 'image/jpeg') } }]));
+      expect(jpegClaim.code).toBe('invalid_image');
+      const pdf = await badRequest(ask('qwen-plus', [{ type: 'image_url', image_url: { url: dataUrl(Buffer.from('%PDF-1.4'), 'application/pdf') } }]));
+      expect(pdf.code).toBe('invalid_image_format');
+      const notBase64 = await badRequest(ask('qwen-plus', [{ type: 'image_url', image_url: { url: 'data:image/png;base64,@@@' } }]));
+      expect(notBase64.code).toBe('invalid_value');
+      await badRequest(ask('qwen-plus', [{ type: 'text' } as unknown as OpenAI.Chat.Completions.ChatCompletionContentPart]));
+    });
+
+    it('refuses a picture in a message that is not the user\'s', async () => {
+      const error = await badRequest(
+        sdk().chat.completions.create({
+          model: 'qwen-plus',
+          messages: [
+            { role: 'assistant', content: [{ type: 'image_url', image_url: { url: dataUrl(TINY_PNG) } }] } as unknown as OpenAI.Chat.Completions.ChatCompletionMessageParam,
+            { role: 'user', content: 'x' },
+          ],
+        }),
+      );
+      expect(error.message).toMatch(/only allowed for messages with role 'user'/);
+    });
+  });
+
+  describe('reasoning in the content and content parts', () => {
+    it('wraps `think` in <think> tags before the answer, each tag split across two deltas when streamed', async () => {
+      fake.queue({ think: 'Two plus two.', text: 'Four.', pace: { tokenChars: 5 } });
+      const pieces: string[] = [];
+      const stream = await sdk().chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }], stream: true });
+      for await (const chunk of stream) pieces.push(chunk.choices[0]?.delta.content ?? '');
+      expect(pieces.join('')).toBe('<think>\nTwo plus two.\n</think>\n\nFour.');
+      expect(pieces).toEqual(expect.arrayContaining(['<thi', 'nk>\n', '\n</th', 'ink>\n\n']));
+      fake.queue({ think: 'Two plus two.', text: 'Four.' });
+      const whole = await sdk().chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }] });
+      expect(whole.choices[0]?.message.content).toBe('<think>\nTwo plus two.\n</think>\n\nFour.');
+    });
+
+    it('sends the content as an array of text parts when asked, whole and in every delta', async () => {
+      fake.queue({ text: 'In parts.', contentParts: true });
+      const whole = await sdk().chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }] });
+      expect(whole.choices[0]?.message.content).toEqual([{ type: 'text', text: 'In parts.' }]);
+      fake.queue({ text: 'In parts.', contentParts: true, pace: { tokenChars: 3 } });
+      const deltas: unknown[] = [];
+      const stream = await sdk().chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'x' }], stream: true });
+      for await (const chunk of stream) if (chunk.choices[0]?.delta.content) deltas.push(chunk.choices[0].delta.content);
+      expect(deltas).toEqual([
+        [{ type: 'text', text: 'In ' }],
+        [{ type: 'text', text: 'par' }],
+        [{ type: 'text', text: 'ts.' }],
+      ]);
+    });
   });
 });

@@ -31,6 +31,12 @@ export interface OpenAiFakeOptions {
    * Azure API versions and some OpenAI-compatible servers do.
    */
   rejectStreamOptions?: boolean;
+  /**
+   * The models that take pictures. When given, a request whose messages carry an `image_url` part for any other
+   * model answers 400 `Invalid content type. image_url is only supported by certain models.` (OpenAI's words).
+   * Default: every model takes pictures.
+   */
+  visionModels?: string[];
 }
 
 /** How fast a streamed answer is written, after the headers. */
@@ -66,10 +72,22 @@ export interface OpenAiFakeFailure {
   how: 'destroy' | 'error-event';
 }
 
+/** A picture of a chat message: a `data:` URL decoded (bytes and media type), or a remote URL. */
+export interface OpenAiFakeImage {
+  url: string;
+  /** The media type of a `data:` URL (`image/png`, ...); absent for a remote URL. */
+  mediaType?: string;
+  /** The decoded bytes of a `data:` URL, checked to be an image of that media type; absent for a remote URL. */
+  bytes?: Buffer;
+}
+
 /** A chat message as the fake accepts it. */
 export interface OpenAiFakeMessage {
   role: 'system' | 'user' | 'assistant';
+  /** The text: a string content, or the text parts of an array content joined with a newline. */
   content: string;
+  /** The `image_url` parts, in order, when the content was an array that had any. */
+  images?: OpenAiFakeImage[];
 }
 
 /** A validated chat completion request, handed to {@link OpenAiFake.respondWith} functions. */
@@ -90,13 +108,19 @@ export type OpenAiFakeQueueItem =
    * Answer a completion whose assistant message is `text` (streamed with `stream: true`). `reasoning` is the
    * model's thinking, sent first as `reasoning_content` deltas (DeepSeek-R1, Qwen thinking) or as
    * `message.reasoning_content`; `ignoreStream` answers a plain JSON completion even to `stream: true`
-   * (a provider that does not stream); `stall` and `fail` end a streamed answer early.
+   * (a provider that does not stream); `stall` and `fail` end a streamed answer early. `think` is reasoning
+   * written into the content itself, as Qwen3 and the DeepSeek-R1 distills on Ollama or vLLM do: the content
+   * is `<think>\n{think}\n</think>\n\n{text}`, and streamed each tag is split across two deltas.
+   * `contentParts` sends the content as an array of parts (`[{type: 'text', text}]`), as some compatible
+   * servers do, in the message and in every delta.
    */
   | {
       text: string;
       finishReason?: 'stop' | 'length' | 'content_filter';
       delayMs?: number;
       reasoning?: string;
+      think?: string;
+      contentParts?: boolean;
       pace?: OpenAiFakePace;
       ignoreStream?: boolean;
       stall?: OpenAiFakeStall;
@@ -164,6 +188,33 @@ interface ApiError {
 
 const ROLES = new Set(['system', 'user', 'assistant']);
 
+/** The picture formats OpenAI accepts, with the first bytes of each. */
+const IMAGE_FORMATS: Record<string, (bytes: Buffer) => boolean> = {
+  'image/png': (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  'image/jpeg': (b) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
+  'image/gif': (b) => ['GIF87a', 'GIF89a'].includes(b.subarray(0, 6).toString('latin1')),
+  'image/webp': (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP',
+};
+
+/** OpenAI's limit of one picture. */
+const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+
+/** A 1x1 transparent PNG: the smallest picture the fake (and OpenAI) accepts, for tests. */
+export const TINY_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=',
+  'base64',
+);
+
+/** The `data:` URL of `bytes` as `mediaType`, as the bot sends pictures. */
+export function dataUrl(bytes: Buffer, mediaType = 'image/png'): string {
+  return `data:${mediaType};base64,${bytes.toString('base64')}`;
+}
+
+/** The content that carries `think` as reasoning in `<think>` tags before the answer. */
+function thinkContent(think: string, text: string): string {
+  return `<think>\n${think}\n</think>\n\n${text}`;
+}
+
 function errorBody(err: ApiError): unknown {
   return { error: { message: err.message, type: err.type, param: err.param ?? null, code: err.code } };
 }
@@ -195,20 +246,68 @@ function defaultErrorFor(status: number): ApiError {
   return { status, message: `Injected error with status ${status}`, type: 'invalid_request_error', code: null };
 }
 
+const bad = (message: string, param: string | null = null, code: string | null = null): ApiError => ({
+  status: 400,
+  message,
+  type: 'invalid_request_error',
+  code,
+  param,
+});
+
+/**
+ * The parts of an array content, checked as OpenAI does: text parts with a string, `image_url` parts (user
+ * messages only) with a URL that is http(s) or a base64 `data:` URL of a PNG, JPEG, GIF or WebP whose bytes are
+ * that format, at most 20 MB.
+ */
+function parseParts(parts: readonly unknown[], i: number, role: string): Omit<OpenAiFakeMessage, 'role'> | ApiError {
+  const texts: string[] = [];
+  const images: OpenAiFakeImage[] = [];
+  for (let j = 0; j < parts.length; j += 1) {
+    const part = parts[j];
+    const param = `messages.[${i}].content.[${j}]`;
+    if (!isRecord(part)) return bad(`Invalid type for '${param}': expected an object.`, param);
+    if (part.type === 'text') {
+      if (typeof part.text !== 'string') return bad(`Invalid type for '${param}.text': expected a string.`, `${param}.text`);
+      texts.push(part.text);
+      continue;
+    }
+    if (part.type !== 'image_url') {
+      return bad(`Invalid value: '${String(part.type)}'. Supported values are: 'text', 'image_url', 'input_audio', 'refusal', 'audio' and 'file'.`, `${param}.type`);
+    }
+    if (role !== 'user') {
+      return bad(`Image URLs are only allowed for messages with role 'user', but this message with role '${role}' contains an image URL.`, `messages.[${i}].content`);
+    }
+    const url = isRecord(part.image_url) ? part.image_url.url : undefined;
+    if (typeof url !== 'string') return bad(`Missing required parameter: '${param}.image_url.url'.`, `${param}.image_url.url`);
+    if (/^https?:\/\//.test(url)) {
+      images.push({ url });
+      continue;
+    }
+    const data = /^data:([^;,]+);base64,([A-Za-z0-9+/]*={0,2})$/.exec(url);
+    if (!data) return bad("Invalid 'image_url'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got an invalid value.", `${param}.image_url.url`, 'invalid_value');
+    const mediaType = data[1] ?? '';
+    const check = IMAGE_FORMATS[mediaType];
+    if (!check) {
+      return bad(`Invalid MIME type. Only image types are supported (got ${mediaType}).`, `${param}.image_url.url`, 'invalid_image_format');
+    }
+    const bytes = Buffer.from(data[2] ?? '', 'base64');
+    if (bytes.length > MAX_IMAGE_BYTES) return bad('Image is too large: the limit is 20 MB per image.', `${param}.image_url.url`, 'image_too_large');
+    if (!check(bytes)) {
+      return bad('You uploaded an unsupported image. Please make sure your image is valid.', `${param}.image_url.url`, 'invalid_image');
+    }
+    images.push({ url, mediaType, bytes });
+  }
+  return images.length > 0 ? { content: texts.join('\n'), images } : { content: texts.join('\n') };
+}
+
 /** Validates a chat body; returns the typed request or the API error to answer. */
 function validateChat(
   body: unknown,
   models: ReadonlySet<string>,
   headers: Record<string, string>,
   rejectStreamOptions: boolean,
+  visionModels?: ReadonlySet<string>,
 ): OpenAiFakeChatRequest | ApiError {
-  const bad = (message: string, param: string | null = null): ApiError => ({
-    status: 400,
-    message,
-    type: 'invalid_request_error',
-    code: null,
-    param,
-  });
   if (!isRecord(body)) return bad('We could not parse the JSON body of your request. The body must be a JSON object.');
   const { model, messages } = body;
   if (typeof model !== 'string' || model === '') return bad('you must provide a model parameter', 'model');
@@ -223,10 +322,16 @@ function validateChat(
     if (typeof role !== 'string' || !ROLES.has(role)) {
       return bad(`Invalid value for 'messages[${i}].role': expected one of system, user, assistant.`, `messages[${i}].role`);
     }
-    if (typeof content !== 'string') {
-      return bad(`Invalid type for 'messages[${i}].content': expected a string.`, `messages[${i}].content`);
+    if (typeof content === 'string') {
+      typed.push({ role: role as OpenAiFakeMessage['role'], content });
+      continue;
     }
-    typed.push({ role: role as OpenAiFakeMessage['role'], content });
+    if (!Array.isArray(content)) {
+      return bad(`Invalid type for 'messages[${i}].content': expected one of a string or array of objects.`, `messages[${i}].content`);
+    }
+    const parsed = parseParts(content as unknown[], i, role);
+    if ('status' in parsed) return parsed;
+    typed.push({ role: role as OpenAiFakeMessage['role'], ...parsed });
   }
   const { temperature, top_p: topP, max_tokens: maxTokens, max_completion_tokens: maxCompletionTokens, stream } = body;
   if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 2)) {
@@ -262,6 +367,15 @@ function validateChat(
       code: 'model_not_found',
     };
   }
+  if (visionModels !== undefined && !visionModels.has(model)) {
+    const i = typed.findIndex((message) => message.images !== undefined);
+    if (i !== -1) {
+      const raw: unknown = messages[i];
+      const parts: unknown = isRecord(raw) ? raw.content : undefined;
+      const j = Array.isArray(parts) ? parts.findIndex((part: unknown) => isRecord(part) && part.type === 'image_url') : 0;
+      return bad('Invalid content type. image_url is only supported by certain models.', `messages.[${i}].content.[${j}].type`);
+    }
+  }
   return { model, messages: typed, stream: stream === true, body, headers };
 }
 
@@ -290,7 +404,16 @@ export const crossRealmSafeFetch: typeof fetch = async (input, init) => {
   }
 };
 
-/** The default deterministic answer: echoes the last user message and counts earlier ones. */
+/** `image/png 68 B` for each picture of a message, for the default answer. */
+function describeImages(images: readonly OpenAiFakeImage[]): string {
+  return images.map((image) => (image.bytes ? `${image.mediaType ?? ''} ${image.bytes.length} B` : image.url)).join(', ');
+}
+
+/**
+ * The default deterministic answer: echoes the last user message (its text parts) and counts earlier ones;
+ * pictures in the prompt are listed after, per message (`[pictures: image/png 68 B]`), so that a test sees they
+ * arrived (and came again with a follow-up).
+ */
 export function defaultOpenAiFakeAnswer(request: OpenAiFakeChatRequest): string {
   let lastUser = -1;
   for (let i = request.messages.length - 1; i >= 0; i -= 1) {
@@ -301,7 +424,8 @@ export function defaultOpenAiFakeAnswer(request: OpenAiFakeChatRequest): string 
   }
   const text = lastUser >= 0 ? (request.messages[lastUser]?.content ?? '') : '';
   const earlier = request.messages.filter((m, i) => i < lastUser && m.role !== 'system').length;
-  return `Echo: ${text} [history: ${earlier} earlier messages]`;
+  const pictures = request.messages.filter((m) => m.images !== undefined).map((m) => describeImages(m.images ?? []));
+  return `Echo: ${text} [history: ${earlier} earlier messages]${pictures.length > 0 ? ` [pictures: ${pictures.join('; ')}]` : ''}`;
 }
 
 /**
@@ -315,6 +439,7 @@ export function defaultOpenAiFakeAnswer(request: OpenAiFakeChatRequest): string 
 export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenAiFake> {
   const basePath = (options.basePath ?? '/v1').replace(/\/+$/, '');
   const models = new Set(options.models);
+  const visionModels = options.visionModels ? new Set(options.visionModels) : undefined;
   const requests: OpenAiFakeRequestLog[] = [];
   const scripted: OpenAiFakeQueueItem[] = [];
   const timers = new TimerBag();
@@ -344,17 +469,21 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
   }
 
   async function sendCompletion(res: ServerResponse, log: OpenAiFakeRequestLog, request: OpenAiFakeChatRequest, item: TextItem): Promise<void> {
-    const { text, reasoning } = item;
+    const { text, reasoning, think } = item;
+    const content = think !== undefined ? thinkContent(think, text) : text;
+    /** What goes on the wire as `content`: the string, or the parts of the string. */
+    const wireContent = (piece: string): string | Array<{ type: 'text'; text: string }> => (item.contentParts === true ? [{ type: 'text', text: piece }] : piece);
     const finishReason = item.finishReason ?? 'stop';
     const id = completionId();
     const created = Math.floor(Date.now() / 1000);
-    const promptTokens = request.messages.reduce((sum, m) => sum + estimateTokens(m.content) + 4, 0);
-    const completionTokens = estimateTokens(text) + (reasoning ? estimateTokens(reasoning) : 0);
+    // About 85 tokens a picture (OpenAI's low detail).
+    const promptTokens = request.messages.reduce((sum, m) => sum + estimateTokens(m.content) + 4 + 85 * (m.images?.length ?? 0), 0);
+    const completionTokens = estimateTokens(content) + (reasoning ? estimateTokens(reasoning) : 0);
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     const requestId = `req_${randomBytes(8).toString('hex')}`;
     log.status = 200;
     if (!request.stream || item.ignoreStream === true) {
-      const message = { role: 'assistant', content: text, refusal: null, ...(reasoning ? { reasoning_content: reasoning } : {}) };
+      const message = { role: 'assistant', content: wireContent(content), refusal: null, ...(reasoning ? { reasoning_content: reasoning } : {}) };
       const payload = {
         id,
         object: 'chat.completion',
@@ -388,9 +517,11 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): void => {
       res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra })}\n\n`);
     };
+    // Each <think> tag split across two deltas, as a tokenizer may.
+    const thinking = think !== undefined ? ['<thi', 'nk>\n', ...splitTokens(think, tokenChars), '\n</th', 'ink>\n\n'] : [];
     const deltas: Array<{ content?: string; reasoning?: string }> = [
       ...splitTokens(reasoning ?? '', tokenChars).map((piece) => ({ reasoning: piece })),
-      ...splitTokens(text, tokenChars).map((piece) => ({ content: piece })),
+      ...[...thinking, ...splitTokens(text, tokenChars)].map((piece) => ({ content: piece })),
     ];
     let contentWritten = 0;
     for (let i = 0; ; i += 1) {
@@ -418,7 +549,7 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
       }
       if (delta === undefined) break;
       if (i === 0) chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
-      const wire = delta.content !== undefined ? { content: delta.content } : { content: null, reasoning_content: delta.reasoning };
+      const wire = delta.content !== undefined ? { content: wireContent(delta.content) } : { content: null, reasoning_content: delta.reasoning };
       chunk([{ index: 0, delta: wire, finish_reason: null }]);
       log.chunks.push({ at: Date.now(), ...delta });
       if (delta.content !== undefined) contentWritten += 1;
@@ -509,7 +640,7 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
       fail({ status: 400, message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error', code: null });
       return;
     }
-    const validated = validateChat(body, models, headers, options.rejectStreamOptions === true);
+    const validated = validateChat(body, models, headers, options.rejectStreamOptions === true, visionModels);
     if ('status' in validated) {
       fail(validated);
       return;

@@ -25,6 +25,24 @@ describe('the offline responder', () => {
     expect(offlineAnswer(prompt)).toBe(offlineAnswer(prompt));
   });
 
+  it('says how many pictures came with the question, with their media types and sizes', () => {
+    const answer = offlineAnswer([
+      { role: 'user', content: 'what is this?', pictures: [{ mediaType: 'image/png', bytes: 2355 }, { mediaType: 'image/jpeg', bytes: 3 * 1024 * 1024 }] },
+    ]);
+    expect(answer).toContain('You asked: "what is this?"');
+    expect(answer).toContain('You sent 2 pictures (image/png, 2.3 KB; image/jpeg, 3.0 MB) with your question.');
+  });
+
+  it('names the pictures of an earlier message, and none when the question has none', () => {
+    const answer = offlineAnswer([
+      { role: 'user', content: 'look', pictures: [{ mediaType: 'image/png', bytes: 68 }] },
+      { role: 'assistant', content: 'ok' },
+      { role: 'user', content: 'and now?' },
+    ]);
+    expect(answer).toContain('- "look" with 1 picture (image/png, 68 B)');
+    expect(answer).not.toContain('You sent');
+  });
+
   it('shortens a long quote', () => {
     const answer = offlineAnswer([{ role: 'user', content: 'x'.repeat(500) }]);
     expect(answer).toContain(`"${'x'.repeat(200)}…"`);
@@ -45,6 +63,25 @@ describe('the offline responder', () => {
       expect(answer.promptTokens).toBeGreaterThan(0);
     });
 
+    it('answers a question with pictures sent as image_url parts, as the reply function sends them', async () => {
+      const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(1000)]);
+      const answer = await createOpenAiLlm(config(llm.apiKey)).complete(
+        [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'what is on it?' },
+              { type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } },
+              { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${Buffer.alloc(10).toString('base64')}` } },
+            ],
+          },
+        ],
+        { model: 'qwen-vl-max' },
+      );
+      expect(answer.text).toContain('You asked: "what is on it?"');
+      expect(answer.text).toContain('You sent 2 pictures (image/png, 1004 B; image/jpeg, 10 B) with your question.');
+    });
+
     it('refuses another key with 401, like a provider', async () => {
       const failure = createOpenAiLlm(config('sk-wrong')).complete([{ role: 'user', content: 'ping' }]);
       await expect(failure).rejects.toBeInstanceOf(LlmRefusedError);
@@ -57,6 +94,12 @@ describe('the offline responder', () => {
       expect(models.data.map((model) => model.id)).toEqual([OFFLINE_MODEL]);
       const bad = await fetch(`${llm.baseURL}/chat/completions`, { method: 'POST', headers, body: '{"messages":[]}' });
       expect(bad.status).toBe(400);
+      const badPart = await fetch(`${llm.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] }] }),
+      });
+      expect(badPart.status).toBe(400);
       const streamed = await fetch(`${llm.baseURL}/chat/completions`, { method: 'POST', headers, body: '{"stream":true,"messages":[{"role":"user","content":"x"}]}' });
       expect(streamed.status).toBe(400);
     });
