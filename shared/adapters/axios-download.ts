@@ -34,8 +34,15 @@ export function createAxiosDownloader(options: AxiosDownloaderOptions): Download
       } catch {
         throw new DownloadError('http', 'the download link is not a URL');
       }
+      // axios's `timeout` only bounds the wait for each socket read: a body that trickles in would never
+      // end it. This bound covers the whole download, headers and body, and the run's signal ends it too.
+      const bound = new AbortController();
+      const timer = setTimeout(() => bound.abort(), options.timeoutMs);
+      const onRunAbort = (): void => bound.abort();
+      if (signal?.aborted) bound.abort();
+      else signal?.addEventListener('abort', onRunAbort, { once: true });
       try {
-        const response = await http.get<ArrayBuffer>(url, { maxContentLength: maxBytes, ...(signal !== undefined ? { signal } : {}) });
+        const response = await http.get<ArrayBuffer>(url, { maxContentLength: maxBytes, signal: bound.signal });
         if (response.status !== 200) {
           throw new DownloadError('http', `${host} answered HTTP ${response.status} to the download`, { status: response.status });
         }
@@ -45,7 +52,10 @@ export function createAxiosDownloader(options: AxiosDownloaderOptions): Download
         return typeof type === 'string' && type !== '' ? { bytes, contentType: type } : { bytes };
       } catch (error) {
         if (error instanceof DownloadError) throw error;
-        if (signal?.aborted || isCancel(error)) throw new DownloadError('deadline', 'the run ran out of time while downloading the file', { cause: error });
+        if (signal?.aborted) throw new DownloadError('deadline', 'the run ran out of time while downloading the file', { cause: error });
+        if (bound.signal.aborted || isCancel(error)) {
+          throw new DownloadError('timeout', `${host} did not send the file within ${options.timeoutMs} ms`, { cause: error });
+        }
         if (isAxiosError(error)) {
           if (error.message.includes('maxContentLength')) throw new DownloadError('too-large', `the file is larger than ${maxBytes} bytes`, { cause: error });
           if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') {
@@ -54,6 +64,9 @@ export function createAxiosDownloader(options: AxiosDownloaderOptions): Download
           throw new DownloadError('network', `${host} could not be reached for the download: ${error.code ?? 'network error'}`, { cause: error });
         }
         throw new DownloadError('network', `the download from ${host} failed`, { cause: error });
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onRunAbort);
       }
     },
   };
