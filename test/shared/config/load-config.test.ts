@@ -115,6 +115,9 @@ describe('loadReplyConfig', () => {
     const history = reply.history;
     const s3 = loadReplyConfig({ ...REPLY_ENV, OSS_BUCKET: undefined, S3_BUCKET: 'bot-state' }).history;
     if (s3.kind !== 's3') throw new Error('expected the S3 store');
+    const openApi = loadReplyConfig({ ...REPLY_ENV, DINGTALK_CLIENT_ID: 'dingclient', DINGTALK_APP_SECRET: 'app-secret' }).openApi;
+    const cards = loadReplyConfig({ ...REPLY_ENV, DINGTALK_CLIENT_ID: 'dingclient', DINGTALK_APP_SECRET: 'app-secret', DINGTALK_CARD_TEMPLATE_ID: 't.schema' }).openApi?.card;
+    if (openApi === undefined || cards === undefined) throw new Error('expected the OpenAPI and card settings');
     /** Where each defaulted variable lands in the loaded configuration, as the string it was given as. */
     const applied: Record<string, string[]> = {
       OPENAI_BASE_URL: [reply.llm.baseURL],
@@ -134,12 +137,39 @@ describe('loadReplyConfig', () => {
       DAILY_MESSAGE_LIMIT: [String(reply.access.dailyMessageLimit)],
       TZ: [reply.access.timeZone],
       LOG_LEVEL: [conversation.logLevel, reply.logLevel],
+      DINGTALK_API_BASE: [openApi.apiBase],
+      DINGTALK_CARD_TEMPLATE_ID: [openApi.card?.templateId ?? ''],
+      DINGTALK_CARD_CONTENT_KEY: [cards.contentKey],
+      CARD_UPDATE_INTERVAL_MS: [String(cards.updateIntervalMs)],
     };
     const defaulted = VARIABLES.filter((spec) => spec.default !== undefined);
     expect(defaulted.map((spec) => spec.name).sort()).toEqual(Object.keys(applied).sort());
     for (const spec of defaulted) {
       for (const value of applied[spec.name] ?? []) expect({ name: spec.name, value }).toEqual({ name: spec.name, value: spec.default });
     }
+  });
+
+  it('turns the OpenAPI on only with DINGTALK_CLIENT_ID, with the app secret as its secret', () => {
+    expect(loadReplyConfig(REPLY_ENV).openApi).toBeUndefined();
+    expect(loadReplyConfig({ ...REPLY_ENV, DINGTALK_CLIENT_ID: 'dingclient', DINGTALK_CLIENT_SECRET: 'app-secret', DINGTALK_API_BASE: 'http://127.0.0.1:9/' }).openApi).toEqual({
+      clientId: 'dingclient',
+      clientSecret: 'app-secret',
+      apiBase: 'http://127.0.0.1:9',
+    });
+  });
+
+  it('names the missing secret when DINGTALK_CLIENT_ID is set without it', () => {
+    expect(() => loadReplyConfig({ ...REPLY_ENV, DINGTALK_CLIENT_ID: 'dingclient' })).toThrow(/DINGTALK_APP_SECRET \(or DINGTALK_CLIENT_SECRET\) is required with DINGTALK_CLIENT_ID/);
+  });
+
+  it('names DINGTALK_CLIENT_ID when a card template is set without it', () => {
+    expect(() => loadReplyConfig({ ...REPLY_ENV, DINGTALK_CARD_TEMPLATE_ID: 't.schema' })).toThrow(/DINGTALK_CLIENT_ID is required with DINGTALK_CARD_TEMPLATE_ID/);
+  });
+
+  it('refuses a card update interval outside 100 ms to 10 s', () => {
+    const env = { ...REPLY_ENV, DINGTALK_CLIENT_ID: 'dingclient', DINGTALK_APP_SECRET: 's', DINGTALK_CARD_TEMPLATE_ID: 't.schema' };
+    expect(() => loadReplyConfig({ ...env, CARD_UPDATE_INTERVAL_MS: '50' })).toThrow(/CARD_UPDATE_INTERVAL_MS must be a whole number from 100 to 10000/);
+    expect(loadReplyConfig({ ...env, CARD_UPDATE_INTERVAL_MS: '800' }).openApi?.card?.updateIntervalMs).toBe(800);
   });
 
   it('accepts OPENAI_API_BASE as an alias of OPENAI_BASE_URL', () => {
