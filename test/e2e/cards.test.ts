@@ -150,6 +150,15 @@ describe('with DINGTALK_CLIENT_ID and a card template', () => {
     expect(sink.messages.length).toBe(before);
   });
 
+  it('keeps a reasoning model\'s <think> block out of every card update: the card shows "thinking" until the answer starts', async () => {
+    openai.queue({ text: 'The visible answer.', think: 'PRIVATE-REASONING-IN-CARD', pace: { tokenDelayMs: 5 } });
+    await send(message('Think, then answer'));
+    const card = [...dingtalk.cards.values()].at(-1);
+    expect(card?.text).toBe('The visible answer.');
+    expect(JSON.stringify(card?.updates)).not.toContain('PRIVATE-REASONING');
+    expect(JSON.stringify(card?.params)).not.toContain('PRIVATE-REASONING');
+  });
+
   it('sends a group answer as a card to the group, @-mentioning the asker', async () => {
     openai.queue({ text: 'group answer' });
     await send(message('hello group', 'text-group-mention', { text: { content: ' hello group' } }));

@@ -178,3 +178,18 @@ describe('quotes and files', () => {
     expect(openai.requests.length).toBe(requests);
   });
 });
+
+describe('reasoning models', () => {
+  /** Every object the history store holds for the bot, as text. */
+  const stored = (): string => [...oss.objects.values()].map((object) => object.body.toString('utf8')).join('\n');
+
+  it.each<[string, { reasoning?: string; think?: string }]>([
+    ['DeepSeek reasoning_content', { reasoning: 'PRIVATE-CHAIN-OF-THOUGHT-1' }],
+    ['a <think> block (Qwen3, R1 distills)', { think: 'PRIVATE-CHAIN-OF-THOUGHT-2' }],
+  ])('never shows or saves %s', async (_name, thoughts) => {
+    openai.queue({ text: 'Only the answer.', ...thoughts });
+    expect(await ask(message('text-1to1', { text: { content: 'Think first, then answer.' } }))).toBe('Only the answer.');
+    expect(stored()).not.toContain('PRIVATE-CHAIN-OF-THOUGHT');
+    expect(stored()).toContain('Only the answer.');
+  });
+});
