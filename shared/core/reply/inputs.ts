@@ -50,7 +50,8 @@ class Fetcher {
 
   constructor(private readonly run: ReplyRun) {}
 
-  private async bytes(downloadCode: string, maxBytes: number, what: 'picture' | 'file'): Promise<{ bytes: Buffer; contentType?: string }> {
+  /** `limitBytes`: the limit the user is told of when the download is too large (the whole budget, not what is left of it). */
+  private async bytes(downloadCode: string, maxBytes: number, what: 'picture' | 'file', limitBytes = maxBytes): Promise<{ bytes: Buffer; contentType?: string }> {
     const { openApi, downloader } = this.run.deps;
     if (openApi === undefined || downloader === undefined) {
       throw new InputRefusal(what === 'picture' ? INPUT_MESSAGES.picturesNeedClientId : INPUT_MESSAGES.filesNeedClientId, 'no-client-id');
@@ -60,7 +61,7 @@ class Fetcher {
       const url = await openApi.fileDownloadUrl(downloadCode, { signal });
       return await downloader.download(url, { maxBytes, signal });
     } catch (error) {
-      if (error instanceof DownloadError && error.reason === 'too-large') throw new InputRefusal(tooLargeMessage(what, maxBytes), 'too-large');
+      if (error instanceof DownloadError && error.reason === 'too-large') throw new InputRefusal(tooLargeMessage(what, limitBytes), 'too-large');
       if (error instanceof DingTalkApiError && error.isConfiguration) {
         this.run.configProblem(`download:${error.code ?? error.reason}`, {
           channel: 'download',
@@ -77,7 +78,7 @@ class Fetcher {
   async picture(downloadCode: string): Promise<StoredPicture> {
     const left = MAX_PICTURE_BYTES - this.pictureBytes;
     if (left <= 0) throw new InputRefusal(tooLargeMessage('picture', MAX_PICTURE_BYTES), 'too-large');
-    const { bytes } = await this.bytes(downloadCode, left, 'picture');
+    const { bytes } = await this.bytes(downloadCode, left, 'picture', MAX_PICTURE_BYTES);
     const mediaType = pictureMediaType(bytes);
     if (mediaType === undefined) throw new InputRefusal(INPUT_MESSAGES.notAPicture, 'not-a-picture');
     this.pictureBytes += bytes.length;
@@ -95,8 +96,9 @@ class Fetcher {
       throw new InputRefusal(unsupportedFileMessage(fileName, TEXT_FILE_EXTENSIONS), 'not-utf8');
     }
     if (bytes.length <= MAX_FILE_PROMPT_BYTES) return { text };
-    // Cut on a character boundary within the byte budget.
-    const cut = new TextDecoder('utf-8').decode(bytes.subarray(0, MAX_FILE_PROMPT_BYTES)).replace(/\uFFFD+$/, '');
+    // Cut on a character boundary within the byte budget: a streaming decode holds back a character cut
+    // in two (the text is valid UTF-8), where stripping trailing U+FFFD would also drop the file's own.
+    const cut = new TextDecoder('utf-8').decode(bytes.subarray(0, MAX_FILE_PROMPT_BYTES), { stream: true });
     return { text: cut, cutFrom: bytes.length };
   }
 }
