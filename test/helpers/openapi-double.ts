@@ -1,6 +1,6 @@
 /**
- * An in-memory DingTalkOpenApi that behaves like DingTalk's server OpenAPI as documented in
- * `../shared/reference/dingtalk-openapi.md` (copied facts, no network): a card is created once per
+ * An in-memory DingTalkOpenApi that behaves like DingTalk's server OpenAPI as its documentation and the
+ * official SDKs describe it (the same facts the loopback fake in test/fakes/ checks): a card is created once per
  * `outTrackId` (a second create is refused), streaming or updating an unknown card is refused, robot sends
  * are recorded per space. It can be told to fail calls with the `DingTalkApiError`s DingTalk's answers map
  * to (through the adapter's own mapping), and to hold calls so a test sees what is in flight.

@@ -89,7 +89,7 @@ describe('the local FC endpoint', () => {
     });
     const client = invoker(fc.url);
     await expect(client.invoke(task('c', 'u', 'm'), { taskId: 'msg_1' })).resolves.toEqual(expect.objectContaining({ requestId: expect.any(String) }));
-    await expect(client.invoke(task('c', 'u', 'm'), { taskId: 'msg_1' })).resolves.toEqual({ duplicate: true });
+    await expect(client.invoke(task('c', 'u', 'm'), { taskId: 'msg_1' })).resolves.toEqual({ duplicate: true, signer: 'fc2' });
     await fc.idle();
     expect(runs).toBe(1);
 
