@@ -83,6 +83,8 @@ export interface LlmCallOptions {
   onText?: (textSoFar: string) => void;
   /** The model for this call instead of the configured one (VISION_MODEL for a prompt with pictures). */
   model?: string;
+  /** `json_object` asks for a JSON object answer (`response_format`), for machine-read answers such as memory updates. */
+  responseFormat?: 'json_object';
 }
 
 /** An OpenAI-compatible chat model. Throws `LlmRefusedError` or `LlmUnavailableError`. */
