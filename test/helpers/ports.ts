@@ -42,20 +42,23 @@ export class RecordingInvoker implements ReplyInvoker {
 /** An LLM that answers from a script and records every prompt. */
 export class ScriptedLlm implements LlmClient {
   readonly prompts: ChatMessage[][] = [];
+  /** The options of each call, in the order of `prompts` (the model a call named, its signal). */
+  readonly options: Array<LlmCallOptions | undefined> = [];
   private readonly script: Array<string | Error> = [];
   answer(...items: Array<string | Error>): this {
     this.script.push(...items);
     return this;
   }
-  async complete(messages: readonly ChatMessage[]): Promise<LlmAnswer> {
+  async complete(messages: readonly ChatMessage[], options?: LlmCallOptions): Promise<LlmAnswer> {
     this.prompts.push([...messages]);
+    this.options.push(options);
     const next = this.script.shift() ?? `answer ${this.prompts.length}`;
     if (next instanceof Error) throw next;
     return { text: next, model: 'scripted', promptTokens: 10, completionTokens: 5 };
   }
   /** Streams the scripted answer word by word through `onText`. */
   async stream(messages: readonly ChatMessage[], options: LlmCallOptions): Promise<LlmAnswer> {
-    const answer = await this.complete(messages);
+    const answer = await this.complete(messages, options);
     const words = answer.text.split(/(?<= )/);
     let soFar = '';
     for (const word of words) {

@@ -1,5 +1,5 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
-import { buildPrompt, planPrompt, TOKENS_FOR_REPLY, TOKENS_PER_MESSAGE, type PromptInput, type PromptPlan } from '../../../shared/core/prompt';
+import { buildPrompt, planPrompt, TOKENS_FOR_REPLY, TOKENS_PER_MESSAGE, TOKENS_PER_PICTURE, type PromptInput, type PromptPlan } from '../../../shared/core/prompt';
 import type { Exchange } from '../../../shared/history/exchange';
 import { loadO200kCounter, utf8ByteBound, type TokenCounter } from '../../../shared/llm/token-counter';
 import type { ChatMessage } from '../../../shared/ports';
@@ -230,5 +230,81 @@ describe('planPrompt with the o200k tokenizer on a long history', () => {
     expect(plan.tokens).toBeLessThanOrEqual(request.maxTokens);
     expect(recount(plan.messages, o200k)).toBeLessThanOrEqual(request.maxTokens);
     expect(plan.exchangesUsed).toBeGreaterThan(0);
+  });
+});
+
+describe('buildPrompt with pictures', () => {
+  const questionPictures = [{ url: 'data:image/png;base64,UVVFU1RJT04tMQ==' }, { url: 'data:image/jpeg;base64,UVVFU1RJT04tMg==' }];
+  const resent = [{ url: 'data:image/png;base64,SElTVE9SWS0x' }];
+
+  /** The image URLs of a message, in order. */
+  const imagesOf = (message: ChatMessage | undefined): string[] =>
+    message === undefined || typeof message.content === 'string'
+      ? []
+      : message.content.flatMap((part) => (part.type === 'image_url' ? [part.image_url.url] : []));
+
+  it('sends the question as its text followed by its pictures, and counts TOKENS_PER_PICTURE for each', () => {
+    const without = buildPrompt(input({ history: [] }), perChar);
+    const plan = buildPrompt(input({ history: [], questionPictures }), perChar);
+    expect(plan.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What next?' },
+          { type: 'image_url', image_url: { url: questionPictures[0]?.url } },
+          { type: 'image_url', image_url: { url: questionPictures[1]?.url } },
+        ],
+      },
+    ]);
+    expect(plan.tokens).toBe(without.tokens + 2 * TOKENS_PER_PICTURE);
+    expect(plan.pictures).toBe(2);
+    expect(without.pictures).toBe(0);
+  });
+
+  it('resends pictures with the exchange they belong to, counts them, and leaves other exchanges as text', () => {
+    const items = history(3);
+    const plan = buildPrompt(input({ history: items, historyPictures: new Map([[items[1]?.id ?? '', resent]]), questionPictures }), perChar);
+    const users = plan.messages.filter((message) => message.role === 'user');
+    expect(users[0]).toEqual({ role: 'user', content: 'question 1' });
+    expect(users[1]).toEqual({ role: 'user', content: [{ type: 'text', text: 'question 2' }, { type: 'image_url', image_url: { url: resent[0]?.url } }] });
+    expect(users[2]).toEqual({ role: 'user', content: 'question 3' });
+    expect(imagesOf(users[3])).toEqual(questionPictures.map((picture) => picture.url));
+    expect(plan.pictures).toBe(3);
+    const plain = buildPrompt(input({ history: items }), perChar);
+    expect(plan.tokens).toBe(plain.tokens + 3 * TOKENS_PER_PICTURE);
+  });
+
+  it('drops an exchange with resent pictures whole when it does not fit with them, never keeping its text without them', () => {
+    const items = history(3);
+    const newest = items[2] as Exchange;
+    const question = 'And this picture?';
+    // Room for the newest exchange's text and most of its picture, one token short.
+    const maxTokens = TOKENS_FOR_REPLY + perChar.count(question) + TOKENS_PER_MESSAGE + exchangeCost(newest, perChar) + TOKENS_PER_PICTURE - 1;
+    const plan = buildPrompt(input({ history: items, question, historyPictures: new Map([[newest.id, resent]]), maxTokens }), perChar);
+    expect(plan.messages).toEqual([{ role: 'user', content: question }]);
+    expect(plan).toMatchObject({ exchangesUsed: 0, droppedForTokens: 3, pictures: 0 });
+    expect(plan.tokens).toBeLessThanOrEqual(maxTokens);
+
+    const roomy = buildPrompt(input({ history: items, question, historyPictures: new Map([[newest.id, resent]]), maxTokens: maxTokens + 1 }), perChar);
+    expect(roomy).toMatchObject({ exchangesUsed: 1, droppedForTokens: 2, pictures: 1, tokens: maxTokens + 1 });
+    expect(imagesOf(roomy.messages[0])).toEqual([resent[0]?.url]);
+  });
+
+  it("counts no pictures for an exchange outside the window, even when they are given", () => {
+    const items = history(3);
+    const plan = buildPrompt(input({ history: items, maxExchanges: 2, historyPictures: new Map([[items[0]?.id ?? '', resent]]) }), perChar);
+    expect(plan.pictures).toBe(0);
+    expect(plan.messages.flatMap((message) => imagesOf(message))).toEqual([]);
+  });
+
+  it("cuts an over-long question to leave its pictures their room, and keeps every picture", () => {
+    const question = 'x'.repeat(5000);
+    const maxTokens = 3000;
+    const plan = buildPrompt(input({ history: history(2), question, questionPictures, maxTokens }), perChar);
+    const asked = plan.messages.at(-1);
+    expect(plan.questionTruncated).toBe(true);
+    expect(imagesOf(asked)).toEqual(questionPictures.map((picture) => picture.url));
+    expect(plan.tokens).toBe(maxTokens);
+    expect(plan.pictures).toBe(2);
   });
 });
