@@ -5,6 +5,7 @@
  * and body, and names the host in its errors, never the link (its query is a credential).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { createAxiosDownloader } from '../../../shared/adapters/axios-download';
 import { DownloadError, describeError } from '../../../shared/errors';
 import type { Downloader } from '../../../shared/ports';
@@ -88,6 +89,12 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' });
         await stream(res, record, OVERSIZED, 16 * 1024);
         return;
+      case '/gzip-bomb': {
+        // A few KB on the wire that inflate far past any bound.
+        const packed = gzipSync(Buffer.alloc(OVERSIZED));
+        res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip', 'content-length': String(packed.length) }).end(packed);
+        return;
+      }
       case '/status':
         res.writeHead(Number(url.searchParams.get('code') ?? '500'), { 'content-type': 'text/html' }).end('<html>no</html>');
         return;
@@ -178,6 +185,12 @@ describe('createAxiosDownloader against a loopback server', () => {
     if (answer === undefined) throw new Error('the server saw no request');
     await expect(answer.ended).resolves.toBe('closed early');
     expect(answer.written).toBeLessThan(OVERSIZED);
+  });
+
+  it("counts the bytes as they inflate: a small compressed body that inflates past the bound is 'too-large'", async () => {
+    const error = await downloadError(downloader.download(link('/gzip-bomb'), { maxBytes: BOUND }));
+    expect(error.reason).toBe('too-large');
+    expectNoCredential(error);
   });
 
   it.each<[number]>([[403], [404], [500]])("answers HTTP %i as 'http' with the status, naming the host and not the link", async (status) => {
