@@ -6,6 +6,10 @@ export type Command =
   | { kind: 'chat'; text: string }
   | { kind: 'clear' }
   | { kind: 'help' }
+  /** `\memory`: what the bot remembers about the user. */
+  | { kind: 'memory' }
+  /** `\forget N` or `\forget all`; `which` is undefined when the argument is missing or not understood. */
+  | { kind: 'forget'; which?: number | 'all' }
   /** A prefix and one ASCII word the bot does not know, alone (`/foo`): answered with the help text, never sent to the LLM. */
   | { kind: 'unknown'; name: string }
   /** Nothing but spaces and invisible characters: answered with the help text. */
@@ -21,14 +25,28 @@ export type KnownCommand = Exclude<Command, { kind: 'chat' | 'unknown' | 'empty'
  */
 export const COMMAND_NAMES: Readonly<Record<KnownCommand['kind'], readonly string[]>> = {
   clear: ['clear', 'reset', '清除', '重置', '清空'],
+  memory: ['memory', 'memories', '记忆'],
+  forget: ['forget', '忘记', '忘掉'],
   help: ['help', '帮助'],
 };
 
 /** What each command does, for the help text: Chinese, then English. */
 const COMMAND_HELP: Readonly<Record<KnownCommand['kind'], { zh: string; en: string }>> = {
-  clear: { zh: '清除我们的对话记录', en: 'forget our conversation so far' },
+  clear: { zh: '清除我们的对话记录（长期记忆保留）', en: 'forget our conversation so far (long-term memory stays)' },
+  memory: { zh: '查看我长期记住的关于你的信息', en: 'show what I remember about you' },
+  forget: { zh: '加编号删除一条记忆（如 `\\forget 2`），加 all 全部删除', en: 'with a number, remove one memory (`\\forget 2`); with `all`, all of them' },
   help: { zh: '显示这份说明', en: 'show this list' },
 };
+
+/** Words after `\forget` that mean every memory. */
+const FORGET_ALL: readonly string[] = ['all', '全部', '所有', '全部记忆'];
+
+/** The argument of `\forget`: a 1-based number, `all`, or undefined. */
+function forgetArgument(rest: string): number | 'all' | undefined {
+  const argument = rest.trim().replace(/[\p{P}\p{S}]+$/u, '');
+  if (/^[1-9]\d{0,3}$/.test(argument)) return Number(argument);
+  return FORGET_ALL.includes(argument) ? 'all' : undefined;
+}
 
 /**
  * The characters a command starts with, after NFKC: `\`, `/`, and `、`, which the `\` key types with a
@@ -102,7 +120,11 @@ export function parseCommand(text: string): Command {
     const name = match[2] ?? '';
     const rest = match[3] ?? '';
     const kind = KIND_OF_NAME.get(name);
-    if (kind !== undefined && AFTER_NAME.test(rest)) return { kind };
+    if (kind === 'forget' && (rest === '' || /^\s/u.test(rest))) {
+      const which = forgetArgument(rest);
+      return which === undefined ? { kind } : { kind, which };
+    }
+    if (kind !== undefined && kind !== 'forget' && AFTER_NAME.test(rest)) return { kind };
     if (kind === undefined && rest === '' && ASCII_WORD.test(name)) return { kind: 'unknown', name };
   }
   return { kind: 'chat', text: text.trim() };

@@ -19,9 +19,23 @@ export interface PromptPicture {
   url: string;
 }
 
+/** How the model is told to use the long-term memory that follows it in the system message. */
+export const MEMORY_INSTRUCTION =
+  'What you remember about this user from earlier conversations (use it when it helps, do not recite it unprompted, ' +
+  'and prefer what the user says now if it disagrees):';
+
+/** The system message: the operator's prompt, then the user's long-term memory. */
+function systemText(systemPrompt: string | undefined, memory: readonly string[] | undefined): string | undefined {
+  const parts = [systemPrompt?.trim() ? systemPrompt : undefined, memory !== undefined && memory.length > 0 ? `${MEMORY_INSTRUCTION}\n${memory.map((fact) => `- ${fact}`).join('\n')}` : undefined];
+  const text = parts.filter((part): part is string => part !== undefined).join('\n\n');
+  return text === '' ? undefined : text;
+}
+
 /** What goes into one LLM call. */
 export interface PromptInput {
   systemPrompt?: string;
+  /** The user's long-term memory: in the system message, counted before history. */
+  memory?: readonly string[];
   /** Earlier exchanges, oldest first. */
   history: readonly Exchange[];
   question: string;
@@ -63,7 +77,7 @@ function userMessage(text: string, pictures: readonly PromptPicture[] | undefine
  * `maxTokens`, oldest first, then the question (cut if even it alone does not fit).
  */
 export function buildPrompt(input: PromptInput, counter: TokenCounter): PromptPlan {
-  let system = input.systemPrompt?.trim() ? input.systemPrompt : undefined;
+  let system = systemText(input.systemPrompt, input.memory);
   // A system prompt may take at most half the budget, so the question always has room.
   const systemRoom = Math.floor(input.maxTokens / 2) - TOKENS_PER_MESSAGE;
   if (system !== undefined && counter.count(system) > systemRoom) system = counter.truncate(system, Math.max(0, systemRoom));

@@ -1,11 +1,26 @@
 import { describeError } from '../../errors';
 import { USER_MESSAGES } from '../user-messages';
+import type { Exchange } from '../../history/exchange';
 import { deliverNotice } from './deliver';
+import { learnFrom } from './memory-step';
 import type { ReplyOutcome } from './report';
 import type { ReplyRun } from './run';
 
-/** `\clear`: deletes this user's history (and kept pictures) in this conversation and confirms, or says it could not. */
+/**
+ * `\clear`: deletes this user's history (and kept pictures) in this conversation and confirms, or says it
+ * could not. It starts a new conversation; the long-term memory stays, and first learns from what the
+ * window still held.
+ */
 export async function clearHistory(run: ReplyRun): Promise<ReplyOutcome> {
+  // What the window still holds is learned before it is deleted (after the confirmation: nobody waits).
+  let leaving: Exchange[] = [];
+  if (run.deps.memory !== undefined) {
+    try {
+      leaving = await run.report.timed('history', () => run.deps.history.loadRecent(run.key, Math.max(1, run.deps.settings.historyLength)));
+    } catch (error) {
+      run.log.warn('reply.history_unavailable', { error: describeError(error) });
+    }
+  }
   try {
     const pictures = run.deps.pictures;
     const [deleted, picturesDeleted] = await run.report.timed('history', () =>
@@ -16,5 +31,7 @@ export async function clearHistory(run: ReplyRun): Promise<ReplyOutcome> {
     run.log.error('reply.clear_failed', { error: describeError(error) });
     return deliverNotice(run, USER_MESSAGES.clearFailed, 'clear_failed');
   }
-  return deliverNotice(run, USER_MESSAGES.cleared, 'cleared');
+  const outcome = await deliverNotice(run, USER_MESSAGES.cleared, 'cleared');
+  await learnFrom(run, leaving);
+  return outcome;
 }

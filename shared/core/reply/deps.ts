@@ -5,6 +5,7 @@ import type { Admission } from '../../history/daily-usage';
 import type { HistoryStore } from '../../history/exchange';
 import type { TokenCounter } from '../../llm/token-counter';
 import type { PictureStore } from '../../history/pictures';
+import type { LongTermMemory } from '../../memory/memory';
 import type { Clock, Downloader, LlmClient, Logger, ObjectStore, WebhookSender } from '../../ports';
 
 /** The reply function's settings (from the config loader). */
@@ -59,6 +60,8 @@ export interface ReplyDeps {
   downloader?: Downloader;
   /** The pictures of each user's newest exchange that had some (with `openApi`). */
   pictures?: PictureStore;
+  /** Each user's long-term memory; absent with MEMORY_ENABLED=false. */
+  memory?: LongTermMemory;
   /** The history store's objects and prefix, for the deployment probe (`npm run doctor -- --url`). */
   probeStore?: { store: ObjectStore; prefix: string };
   /** Waits between the parts of a long answer. Default: a timer that the deadline cuts short. */

@@ -2,7 +2,8 @@
  * One message, one answer: the exactly-once state machine of a question, whatever FC and DingTalk
  * redeliver or retry. Its states, and what moves a run from one to the next:
  *
- *   admitted ──claim──▶ claimed ──open channel──▶ generating ──LLM answered──▶ saved ──delivered──▶ done
+ *   admitted ──claim──▶ claimed ──open channel──▶ generating ──LLM answered──▶ saved ──delivered──▶ done ──▶ memory learns
+ *                                                                                                (exchanges leaving the window)
  *      │                  │                          │                          │
  *      │                  │                          │                          └─ nothing got through, retry can help:
  *      │                  │                          │                             marked unposted, FC retries ─▶ resumed
@@ -27,6 +28,7 @@ import { channelForRun, deliverNotice, deliverText } from './deliver';
 import type { PromptPicture } from '../prompt';
 import { generate, promptPictures } from './generate';
 import { readInput, type ChatContent, type Question } from './inputs';
+import { learnFrom, leavingWindow, recallMemory } from './memory-step';
 import { admit } from './limits';
 import type { ReplyOutcome } from './report';
 import type { ReplyRun } from './run';
@@ -190,7 +192,8 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
     await admission.refund();
     return refused;
   }
-  // Pictures and files download while the card already shows that the bot is thinking.
+  // Pictures and files download, and the memory is read, while the card already shows that the bot is thinking.
+  const memory = recallMemory(run, typed ?? (content.kind === 'text' ? content.text : ''));
   const [context, input] = await Promise.all([recent, run.report.timed('input', () => readInput(run, content, typed))]);
   if (!input.ok) {
     run.report.set({ inputRefused: input.reason });
@@ -201,7 +204,7 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
   try {
     const streams = deps.settings.card !== undefined && deps.openApi !== undefined;
     const resent = await resentPictures(run, context);
-    const answer = await generate(run, question, context, resent, streams ? (textSoFar) => channel.progress(textSoFar) : undefined);
+    const answer = await generate(run, question, context, resent, await memory, streams ? (textSoFar) => channel.progress(textSoFar) : undefined);
     text = answer.text;
   } catch (error) {
     return llmFailed(run, channel, exchangeId, error, admission.refund);
@@ -212,5 +215,8 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
   const [saved] = await Promise.all([save(run, exchange, context), keepPictures(run, exchangeId, question)]);
   run.report.set({ saved, answeredAfterMs: deps.clock.now() - task.receivedAt });
   if (run.log.debugEnabled) run.report.set({ question: question.text, answer: text });
-  return deliverAnswer(run, channel, exchange, context, saved);
+  const outcome = await deliverAnswer(run, channel, exchange, context, saved);
+  // The user has the answer: now the memory may learn from what leaves the window.
+  if (outcome === 'answered') await learnFrom(run, leavingWindow(exchange, context, deps.settings.historyLength));
+  return outcome;
 }

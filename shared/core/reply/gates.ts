@@ -15,6 +15,8 @@ export type GateDecision =
   | { kind: 'notice'; text: string; outcome: ReplyOutcome }
   /** `\clear`. */
   | { kind: 'clear' }
+  /** `\memory` or `\forget`. */
+  | { kind: 'memory'; forget: boolean; which?: number | 'all' }
   /** A deployment probe from `npm run doctor -- --url`. */
   | { kind: 'probe' }
   /** A question for the LLM: the content, and for text the question as typed (trimmed). */
@@ -66,6 +68,10 @@ export function passGates(run: ReplyRun): GateDecision {
   switch (command.kind) {
     case 'clear':
       return { kind: 'clear' };
+    case 'memory':
+      return { kind: 'memory', forget: false };
+    case 'forget':
+      return command.which !== undefined ? { kind: 'memory', forget: true, which: command.which } : { kind: 'memory', forget: true };
     case 'help':
     case 'empty':
     case 'unknown':

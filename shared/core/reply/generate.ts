@@ -11,7 +11,8 @@ export const promptPictures = (pictures: readonly StoredPicture[]): PromptPictur
   pictures.map((picture) => ({ url: dataUrl(picture.bytes, picture.mediaType) }));
 
 /**
- * Plans the prompt (system prompt, the history that fits the token budget, the question and its pictures,
+ * Plans the prompt (system prompt and the user's long-term memory, the history that fits the token budget,
+ * the question and its pictures,
  * and the pictures of the newest earlier exchange that had some) and asks the LLM within the run's time
  * for work, with VISION_MODEL when the prompt carries a picture. With `onText` the answer is streamed and
  * each growth is passed on (a card shows it); without, it is asked for whole. Throws the LLM port's errors.
@@ -21,6 +22,7 @@ export async function generate(
   question: Question,
   context: readonly Exchange[],
   historyPictures: ReadonlyMap<string, PromptPicture[]>,
+  memory: readonly string[],
   onText?: (textSoFar: string) => void,
 ): Promise<LlmAnswer> {
   const { settings, llm, loadTokenCounter } = run.deps;
@@ -28,6 +30,7 @@ export async function generate(
     planPrompt(
       {
         systemPrompt: settings.systemPrompt,
+        memory,
         history: context,
         question: question.text,
         questionPictures: promptPictures(question.pictures),

@@ -6,6 +6,7 @@ import { deliverNotice } from './deliver';
 import type { ReplyDeps } from './deps';
 import { answerOnce } from './exactly-once';
 import { passGates } from './gates';
+import { forgetMemory, showMemory } from './memory-step';
 import { runReplyProbe } from './probe';
 import { NORMAL_OUTCOMES, type ReplyOutcome } from './report';
 import { ReplyRun } from './run';
@@ -39,6 +40,8 @@ async function reply(run: ReplyRun): Promise<ReplyOutcome> {
       return deliverNotice(run, decision.text, decision.outcome);
     case 'clear':
       return clearHistory(run);
+    case 'memory':
+      return decision.forget ? forgetMemory(run, decision.which) : showMemory(run);
     case 'probe':
       return probe(run);
     case 'chat':

@@ -11,6 +11,8 @@ export type ReplyOutcome =
   | 'cleared'
   | 'clear_failed'
   | 'help'
+  /** `\\memory` or `\\forget` answered. */
+  | 'memory'
   | 'unsupported'
   | 'not_allowed'
   | 'limit_reached'
@@ -32,6 +34,7 @@ export const NORMAL_OUTCOMES: ReadonlySet<ReplyOutcome> = new Set<ReplyOutcome>(
   'duplicate',
   'cleared',
   'help',
+  'memory',
   'unsupported',
   'not_allowed',
   'limit_reached',

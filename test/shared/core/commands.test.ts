@@ -180,7 +180,8 @@ describe('parseCommand on any text', () => {
     const commands = Object.entries(COMMAND_NAMES).flatMap(([kind, names]) => names.map((name) => [kind, name] as const));
     fc.assert(
       fc.property(fc.constantFrom(...commands), fc.constantFrom(...TYPED_PREFIXES), fc.string({ maxLength: 30 }), ([kind, name], prefix, rest) => {
-        expect(parseCommand(`${prefix}${name} ${rest}`)).toEqual({ kind });
+        // `\forget` reads its argument (a number or `all`); every other command ignores what follows it.
+        expect(parseCommand(`${prefix}${name} ${rest}`)).toMatchObject({ kind });
       }),
       { numRuns: 1000 },
     );
@@ -206,5 +207,30 @@ describe('HELP_TEXT', () => {
     for (const part of [HELP_TEXT.slice(0, english), HELP_TEXT.slice(english)]) {
       for (const prefix of TYPED_PREFIXES) expect(part).toContain(`\`${prefix}\``);
     }
+  });
+});
+
+describe('memory commands', () => {
+  it.each<[string, unknown]>([
+    ['\\memory', { kind: 'memory' }],
+    ['/记忆', { kind: 'memory' }],
+    ['、memory please', { kind: 'memory' }],
+    ['\\forget 2', { kind: 'forget', which: 2 }],
+    ['/forget 12。', { kind: 'forget', which: 12 }],
+    ['、忘记 全部', { kind: 'forget', which: 'all' }],
+    ['\\forget all', { kind: 'forget', which: 'all' }],
+    ['\\forget', { kind: 'forget' }],
+    ['\\forget that thing', { kind: 'forget' }],
+    ['\\forget 0', { kind: 'forget' }],
+    ['\\forgetful', { kind: 'unknown', name: 'forgetful' }],
+  ])('reads %s', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it('lists the memory commands in the help text, in Chinese and English', () => {
+    expect(HELP_TEXT).toContain('`\\memory`');
+    expect(HELP_TEXT).toContain('`\\forget`');
+    expect(HELP_TEXT).toContain('长期记忆');
+    expect(HELP_TEXT).toContain('what I remember about you');
   });
 });
