@@ -14,6 +14,9 @@ export const TOKENS_FOR_REPLY = 3;
  */
 export const TOKENS_PER_PICTURE = 1_100;
 
+/** Tokens of the question's text kept even when its pictures alone fill the budget. */
+export const QUESTION_FLOOR_TOKENS = 200;
+
 /** A picture as the prompt sends it: a `data:` URL of its bytes. */
 export interface PromptPicture {
   url: string;
@@ -87,9 +90,17 @@ export function buildPrompt(input: PromptInput, counter: TokenCounter): PromptPl
   const questionPictures = input.questionPictures?.length ?? 0;
   let budget = input.maxTokens - fixed - cost(counter, question, questionPictures);
   if (budget < 0) {
-    const room = Math.max(1, input.maxTokens - fixed - TOKENS_PER_MESSAGE - questionPictures * TOKENS_PER_PICTURE);
-    question = counter.truncate(question, room);
-    questionTruncated = true;
+    // Pictures are an estimate that cannot be cut: they never squeeze the question's own words below
+    // QUESTION_FLOOR_TOKENS (the prompt may then count over the budget by their estimate, never by text).
+    const room = Math.max(
+      questionPictures > 0 ? Math.min(counter.count(question), QUESTION_FLOOR_TOKENS) : 1,
+      1,
+      input.maxTokens - fixed - TOKENS_PER_MESSAGE - questionPictures * TOKENS_PER_PICTURE,
+    );
+    if (room < counter.count(question)) {
+      question = counter.truncate(question, room);
+      questionTruncated = true;
+    }
     budget = input.maxTokens - fixed - cost(counter, question, questionPictures);
   }
   const candidates = input.maxExchanges > 0 ? input.history.slice(-input.maxExchanges) : [];

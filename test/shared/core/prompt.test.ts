@@ -1,5 +1,5 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
-import { buildPrompt, planPrompt, TOKENS_FOR_REPLY, TOKENS_PER_MESSAGE, TOKENS_PER_PICTURE, type PromptInput, type PromptPlan } from '../../../shared/core/prompt';
+import { buildPrompt, planPrompt, TOKENS_FOR_REPLY, QUESTION_FLOOR_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_PICTURE, type PromptInput, type PromptPlan } from '../../../shared/core/prompt';
 import type { Exchange } from '../../../shared/history/exchange';
 import { loadO200kCounter, utf8ByteBound, type TokenCounter } from '../../../shared/llm/token-counter';
 import type { ChatMessage } from '../../../shared/ports';
@@ -306,5 +306,17 @@ describe('buildPrompt with pictures', () => {
     expect(imagesOf(asked)).toEqual(questionPictures.map((picture) => picture.url));
     expect(plan.tokens).toBe(maxTokens);
     expect(plan.pictures).toBe(2);
+  });
+});
+
+describe('a question whose pictures alone fill the budget', () => {
+  it('keeps up to QUESTION_FLOOR_TOKENS of its words instead of cutting them to nothing', () => {
+    const question = 'Compare these six screenshots and tell me which one shows the error';
+    const pictures = Array.from({ length: 6 }, () => ({ url: 'data:image/png;base64,AA==' }));
+    const plan = buildPrompt({ history: [], question, questionPictures: pictures, maxExchanges: 5, maxTokens: 6000 }, utf8ByteBound);
+    const asked = plan.messages.at(-1)?.content;
+    expect(Array.isArray(asked) && asked[0]).toEqual({ type: 'text', text: question });
+    expect(plan.questionTruncated).toBe(false);
+    expect(QUESTION_FLOOR_TOKENS).toBeGreaterThan(utf8ByteBound.count(question));
   });
 });
