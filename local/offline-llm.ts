@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MEMORY_INSTRUCTION } from '../shared/core/prompt';
 import { listen, readBody, sendJson } from './http-util';
 
 /** The model name the responder reports. */
@@ -69,13 +70,55 @@ export function offlineAnswer(messages: readonly OfflineMessage[]): string {
     const pictures = message.pictures?.length ? ` with ${describePictures(message.pictures)}` : '';
     lines.push(`- ${quote(message.content)}${pictures}`);
   }
-  if (messages.some((message) => message.role === 'system')) lines.push('', 'A system prompt came with your question.');
+  const system = messages.find((message) => message.role === 'system')?.content;
+  if (system !== undefined) {
+    lines.push('', 'A system prompt came with your question.');
+    const remembered = system.includes(MEMORY_INSTRUCTION) ? system.slice(system.indexOf(MEMORY_INSTRUCTION) + MEMORY_INSTRUCTION.length).split('\n').filter((line) => line.startsWith('- ')) : [];
+    if (remembered.length > 0) lines.push(`It told me what I remember about you (${remembered.length}):`, ...remembered);
+  }
   lines.push('', `You asked: ${quote(question)}`);
   const pictures = lastUser >= 0 ? messages[lastUser]?.pictures : undefined;
   if (pictures?.length) {
     lines.push('', `You sent ${describePictures(pictures)} with your question. I cannot look at pictures: a vision model (VISION_MODEL) can.`);
   }
   return lines.join('\n');
+}
+
+/** Sentences people use to say something about themselves, in English and Chinese. */
+const FACT_PATTERNS: readonly RegExp[] = [
+  /\b(?:my name is|i am|i'm|i work|i live|i prefer|call me|our release|my team|my project)\b[^.!?\n"]*/giu,
+  /(?:我叫|我是|我在|我负责|我喜欢|请用|我们的)[^。！？\n"]*/gu,
+  /(?:remember that|记住)[^.!?。！？\n"]*/giu,
+];
+
+/** The strings of the first JSON array of strings in `text` (the current memory an update prompt shows). */
+function firstStringArray(text: string): string[] {
+  for (const match of text.matchAll(/\[[^[\]]*\]/gu)) {
+    try {
+      const value = JSON.parse(match[0]) as unknown;
+      if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as string[];
+    } catch {
+      // not JSON: try the next bracket
+    }
+  }
+  return [];
+}
+
+/**
+ * The answer to a JSON-object request (a memory update): `{"memories": [...]}`, the list the prompt shows
+ * plus the sentences in it where someone says something about themselves. Deterministic, like the rest of
+ * the responder, so local mode shows memory working without a key.
+ */
+export function offlineMemoryUpdate(messages: readonly OfflineMessage[]): string {
+  const text = messages.map((message) => message.content).join('\n');
+  const facts = [...firstStringArray(text)];
+  for (const pattern of FACT_PATTERNS) {
+    for (const match of text.matchAll(pattern)) {
+      const fact = match[0].trim();
+      if (fact.length > 3 && !facts.includes(fact)) facts.push(fact);
+    }
+  }
+  return JSON.stringify({ memories: facts.slice(-30) });
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -125,6 +168,28 @@ function parseMessages(value: unknown): OfflineMessage[] | undefined {
 
 const error = (message: string, type: string, code: string | null): unknown => ({ error: { message, type, param: null, code } });
 
+/** Characters per streamed delta, and the pause between them: enough to see an AI card grow locally. */
+const STREAM_CHUNK_CHARS = 12;
+const STREAM_PAUSE_MS = 25;
+
+/** Writes `text` as OpenAI's server-sent events, a few characters at a time, then the usage and `[DONE]`. */
+async function streamAnswer(res: ServerResponse, text: string, usage: Record<string, number> | undefined): Promise<void> {
+  const id = `chatcmpl-offline-${randomBytes(6).toString('hex')}`;
+  const created = Math.floor(Date.now() / 1000);
+  const event = (choices: unknown[], extra: Record<string, unknown> = {}): string =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: OFFLINE_MODEL, choices, ...extra })}\n\n`;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const chars = Array.from(text);
+  for (let start = 0; start < chars.length; start += STREAM_CHUNK_CHARS) {
+    if (res.destroyed) return;
+    res.write(event([{ index: 0, delta: { content: chars.slice(start, start + STREAM_CHUNK_CHARS).join('') }, finish_reason: null }]));
+    await new Promise((resolve) => setTimeout(resolve, STREAM_PAUSE_MS));
+  }
+  res.write(event([{ index: 0, delta: {}, finish_reason: 'stop' }]));
+  if (usage !== undefined) res.write(event([], { usage }));
+  res.end('data: [DONE]\n\n');
+}
+
 /** A running offline responder. */
 export interface OfflineLlm {
   /** `http://127.0.0.1:PORT/v1`: the OPENAI_BASE_URL to use. */
@@ -136,7 +201,8 @@ export interface OfflineLlm {
 
 /**
  * Starts the responder on 127.0.0.1 (a free port). It checks the bearer key (default: a random one)
- * like a provider, answers `POST /v1/chat/completions` (not streamed) and `GET /v1/models`.
+ * like a provider, answers `POST /v1/chat/completions` (whole, or streamed as server-sent events with
+ * `stream: true`; a JSON object for `response_format: json_object`) and `GET /v1/models`.
  */
 export async function startOfflineLlm(options: { apiKey?: string } = {}): Promise<OfflineLlm> {
   const apiKey = options.apiKey ?? `offline-${randomBytes(12).toString('hex')}`;
@@ -163,10 +229,14 @@ export async function startOfflineLlm(options: { apiKey?: string } = {}): Promis
     if (messages === undefined) {
       return sendJson(res, 400, error('"messages" must be a non-empty array of {role, content}: a string, or text and image_url parts.', 'invalid_request_error', null));
     }
-    if (body.stream === true) return sendJson(res, 400, error('The offline responder does not stream.', 'invalid_request_error', null));
-    const text = offlineAnswer(messages);
+    const wantsJson = isRecord(body.response_format) && body.response_format.type === 'json_object';
+    const text = wantsJson ? offlineMemoryUpdate(messages) : offlineAnswer(messages);
     const promptTokens = messages.reduce((sum, message) => sum + Math.ceil(message.content.length / 4) + 85 * (message.pictures?.length ?? 0), 0);
     const completionTokens = Math.ceil(text.length / 4);
+    if (body.stream === true) {
+      const usage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
+      return streamAnswer(res, text, usage ? { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } : undefined);
+    }
     sendJson(res, 200, {
       id: `chatcmpl-offline-${randomBytes(6).toString('hex')}`,
       object: 'chat.completion',

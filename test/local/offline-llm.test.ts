@@ -1,3 +1,4 @@
+import { MEMORY_INSTRUCTION } from '../../shared/core/prompt';
 import { createOpenAiLlm } from '../../shared/adapters/openai-llm';
 import { LlmRefusedError } from '../../shared/errors';
 import { OFFLINE_MARK, OFFLINE_MODEL, offlineAnswer, startOfflineLlm, type OfflineLlm } from '../../local/offline-llm';
@@ -100,8 +101,34 @@ describe('the offline responder', () => {
         body: JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] }] }),
       });
       expect(badPart.status).toBe(400);
-      const streamed = await fetch(`${llm.baseURL}/chat/completions`, { method: 'POST', headers, body: '{"stream":true,"messages":[{"role":"user","content":"x"}]}' });
-      expect(streamed.status).toBe(400);
+    });
+
+    it('streams its answer through the openai SDK, so AI cards grow in local mode too', async () => {
+      const seen: string[] = [];
+      const answer = await createOpenAiLlm(config(llm.apiKey)).stream([{ role: 'user', content: 'stream please' }], { onText: (text) => seen.push(text) });
+      expect(answer.text).toContain('You asked: "stream please"');
+      expect(seen.length).toBeGreaterThan(3);
+      expect(seen.at(-1)).toBe(answer.text);
+      expect(answer.completionTokens).toBeGreaterThan(0);
+    });
+
+    it('answers a memory update (response_format json_object) with the list it was shown plus what the user said about themselves', async () => {
+      const answer = await createOpenAiLlm(config(llm.apiKey)).complete(
+        [
+          { role: 'system', content: 'Update the memory. Reply in json. Current memory: ["Works on payments"]' },
+          { role: 'user', content: 'User: my name is Zhang San\nAssistant: Nice to meet you.' },
+        ],
+        { responseFormat: 'json_object' },
+      );
+      expect(JSON.parse(answer.text)).toEqual({ memories: ['Works on payments', 'my name is Zhang San'] });
+    });
+
+    it('echoes the long-term memory the system prompt carried', () => {
+      const text = offlineAnswer([
+        { role: 'system', content: `Be brief.\n\n${MEMORY_INSTRUCTION}\n- Name: Zhang San` },
+        { role: 'user', content: 'who am I?' },
+      ]);
+      expect(text).toContain('It told me what I remember about you (1):\n- Name: Zhang San');
     });
   });
 });
