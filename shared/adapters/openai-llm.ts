@@ -84,6 +84,10 @@ function createSdkClient(config: LlmConfig, options: OpenAiLlmOptions): OpenAI {
  * of one call (for Azure, the deployment); by default OPENAI_MODEL. When the provider says the model cannot take
  * images, the call fails at once with reason `vision`, naming VISION_MODEL.
  *
+ * JSON answers: `options.responseFormat: 'json_object'` sends `response_format: {type: 'json_object'}` (the
+ * memory update call); the provider then answers a JSON object, and OpenAI requires the word "json" somewhere
+ * in the messages (a 400 otherwise, a refusal like any other).
+ *
  * LLM_EXTRA_BODY (`config.extraBody`) is merged into every request body; the fields the adapter sets itself
  * (`RESERVED_LLM_BODY_FIELDS`, and `max_tokens` when `options.maxTokens` is given) win over it.
  */
@@ -101,12 +105,13 @@ export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {
     Object.entries(config.extraBody ?? {}).filter(([key]) => !RESERVED_LLM_BODY_FIELDS.includes(key)),
   );
 
-  function request(messages: readonly ChatMessage[], model: string, streaming: boolean, withUsage: boolean, signal: AbortSignal): Promise<Response> {
+  function request(messages: readonly ChatMessage[], call: LlmCallOptions, streaming: boolean, withUsage: boolean, signal: AbortSignal): Promise<Response> {
     client ??= createSdkClient(config, options);
     const own: ChatCompletionCreateParams = {
-      model,
+      model: call.model ?? config.model,
       messages: [...messages],
       ...(options.maxTokens !== undefined ? { max_tokens: options.maxTokens } : {}),
+      ...(call.responseFormat === 'json_object' ? { response_format: { type: 'json_object' } } : {}),
       ...(streaming ? { stream: true, ...(withUsage ? { stream_options: { include_usage: true } } : {}) } : {}),
     };
     // The provider's own switches first, so that the adapter's fields always win.
@@ -117,16 +122,15 @@ export function createOpenAiLlm(config: LlmConfig, options: OpenAiLlmOptions = {
   /** One attempt: the request (again without `stream_options` if the provider refuses it), then its body. */
   async function attempt(messages: readonly ChatMessage[], streaming: boolean, call: LlmCallOptions, timer: AttemptTimer): Promise<ChatBody> {
     const withUsage = streaming && !streamOptionsRefused;
-    const model = call.model ?? config.model;
     let response: Response;
     try {
-      response = await request(messages, model, streaming, withUsage, timer.signal);
+      response = await request(messages, call, streaming, withUsage, timer.signal);
     } catch (error) {
       // A model that cannot take the pictures refused them, not stream_options.
       if (!withUsage || !(error instanceof OpenAI.BadRequestError) || (hasPictures(messages) && isVisionRefusal(error))) throw error;
       streamOptionsRefused = true;
       try {
-        response = await request(messages, model, streaming, false, timer.signal);
+        response = await request(messages, call, streaming, false, timer.signal);
       } catch (second) {
         // Refused without it too: stream_options was not the problem.
         if (second instanceof OpenAI.BadRequestError) streamOptionsRefused = false;

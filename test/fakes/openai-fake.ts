@@ -95,6 +95,8 @@ export interface OpenAiFakeChatRequest {
   model: string;
   messages: OpenAiFakeMessage[];
   stream: boolean;
+  /** `response_format.type` when the request asked for one (`json_object`: the answer must be a JSON object). */
+  responseFormat?: 'text' | 'json_object' | 'json_schema';
   /** The whole parsed JSON body (temperature, max_tokens, ...). */
   body: Record<string, unknown>;
   headers: Record<string, string>;
@@ -359,6 +361,8 @@ function validateChat(
       return bad("Invalid type for 'stream_options.include_usage': expected a boolean.", 'stream_options.include_usage');
     }
   }
+  const responseFormat = checkResponseFormat(body.response_format, typed);
+  if (responseFormat !== undefined && typeof responseFormat !== 'string') return responseFormat;
   if (!models.has(model)) {
     return {
       status: 404,
@@ -376,7 +380,28 @@ function validateChat(
       return bad('Invalid content type. image_url is only supported by certain models.', `messages.[${i}].content.[${j}].type`);
     }
   }
-  return { model, messages: typed, stream: stream === true, body, headers };
+  return { model, messages: typed, stream: stream === true, body, headers, ...(responseFormat !== undefined ? { responseFormat } : {}) };
+}
+
+/**
+ * `response_format` checked as OpenAI does: an object whose `type` is `text`, `json_object` or `json_schema`
+ * (with its `json_schema`), and for `json_object` the word "json" (any case) somewhere in the messages, else
+ * 400. Answers the type, undefined when absent, or the error.
+ */
+function checkResponseFormat(value: unknown, messages: readonly OpenAiFakeMessage[]): OpenAiFakeChatRequest['responseFormat'] | ApiError {
+  if (value === undefined || value === null) return undefined;
+  if (!isRecord(value)) return bad(`Invalid type for 'response_format': expected an object, but got ${Array.isArray(value) ? 'an array' : `a ${typeof value}`} instead.`, 'response_format', 'invalid_type');
+  const { type } = value;
+  if (type !== 'text' && type !== 'json_object' && type !== 'json_schema') {
+    return bad(`Invalid value: '${String(type)}'. Supported values are: 'json_object', 'json_schema', and 'text'.`, 'response_format.type', 'invalid_value');
+  }
+  if (type === 'json_schema' && !isRecord(value.json_schema)) {
+    return bad("Missing required parameter: 'response_format.json_schema'.", 'response_format.json_schema', 'missing_required_parameter');
+  }
+  if (type === 'json_object' && !messages.some((message) => /json/i.test(message.content))) {
+    return bad("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", 'messages');
+  }
+  return type;
 }
 
 /**
@@ -428,10 +453,17 @@ export function defaultOpenAiFakeAnswer(request: OpenAiFakeChatRequest): string 
   return `Echo: ${text} [history: ${earlier} earlier messages]${pictures.length > 0 ? ` [pictures: ${pictures.join('; ')}]` : ''}`;
 }
 
+/** The default answer in the format asked for: with `json_object`, the echo as a JSON object `{"echo": …}`. */
+function defaultAnswerFor(request: OpenAiFakeChatRequest): string {
+  const text = defaultOpenAiFakeAnswer(request);
+  return request.responseFormat === 'json_object' ? JSON.stringify({ echo: text }) : text;
+}
+
 /**
  * Starts the OpenAI-compatible fake on 127.0.0.1 (ephemeral port).
  *
- * Defaults: base path `/v1`; answers `Echo: <last user message> [history: N earlier messages]`
+ * Defaults: base path `/v1`; answers `Echo: <last user message> [history: N earlier messages]` (as
+ * `{"echo": "…"}` when `response_format` is `json_object`)
  * (N counts the user/assistant messages before the last user message); usage counts about four
  * characters per token. Order of checks: route, bearer key (401), JSON body (400), model (404),
  * then the queue / scripted answer.
@@ -672,7 +704,7 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
       }
       return;
     }
-    const textItem: TextItem = item ?? { text: await (responder ?? defaultOpenAiFakeAnswer)(validated) };
+    const textItem: TextItem = item ?? { text: await (responder ?? defaultAnswerFor)(validated) };
     await sendCompletion(res, log, validated, textItem);
   }
 
