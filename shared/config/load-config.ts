@@ -75,6 +75,18 @@ export interface OpenApiConfig {
   card?: { templateId: string; contentKey: string; updateIntervalMs: number };
 }
 
+/** Long-term memory (MEMORY_*, MEM0_*). */
+export interface MemoryConfig {
+  /** MEMORY_ENABLED: false turns memory off entirely (no reads, no writes, no extra LLM calls). */
+  enabled: boolean;
+  /** MEMORY_MODEL: the model of the update call; undefined means OPENAI_MODEL. */
+  model?: string;
+  /** MEMORY_MAX_ITEMS: most facts per person. */
+  maxItems: number;
+  /** The Mem0 platform instead of the history store, when MEM0_API_KEY is set. */
+  mem0?: { apiKey: string; baseUrl: string };
+}
+
 /** What the reply function needs. */
 export interface ReplyConfig {
   /** DingTalk's server OpenAPI; absent without DINGTALK_CLIENT_ID (session webhook only). */
@@ -84,6 +96,7 @@ export interface ReplyConfig {
   historyLength: number;
   maxContextTokens: number;
   history: HistoryConfig;
+  memory: MemoryConfig;
   webhookHosts: string[];
   webhookTimeoutMs: number;
   access: AccessConfig;
@@ -341,6 +354,17 @@ function openApiConfig(read: Reader): OpenApiConfig | undefined {
   });
 }
 
+function memoryConfig(read: Reader): MemoryConfig {
+  const apiKey = read.optional('MEM0_API_KEY');
+  const baseUrl = read.url('MEM0_BASE_URL', read.optional('MEM0_BASE_URL')) ?? 'https://api.mem0.ai';
+  return compact({
+    enabled: read.boolean('MEMORY_ENABLED'),
+    model: read.optional('MEMORY_MODEL'),
+    maxItems: read.integer('MEMORY_MAX_ITEMS', 1, 200),
+    mem0: apiKey === undefined ? undefined : { apiKey, baseUrl: baseUrl.replace(/\/+$/, '') },
+  });
+}
+
 /**
  * Loads the reply function's configuration. Call once per cold start.
  * Throws `ConfigError` listing every missing or malformed variable.
@@ -368,6 +392,7 @@ export function loadReplyConfig(env: Env): ReplyConfig {
       historyLength: read.integer('HISTORY_LENGTH', 0, 100),
       maxContextTokens: read.integer('MAX_CONTEXT_TOKENS', 256, 2_000_000),
       history: historyConfig(read),
+      memory: memoryConfig(read),
       openApi: openApiConfig(read),
       webhookHosts: hosts,
       webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_SECONDS', 1, 60) * 1000,

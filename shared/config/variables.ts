@@ -211,6 +211,38 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'Key prefix (or sub-folder) under which history is kept.',
   },
   {
+    name: 'MEMORY_ENABLED',
+    usedBy: ['reply'],
+    default: 'true',
+    description:
+      'Long-term memory: a short list of facts per person (name, role, team, projects, preferences), learned from exchanges as they leave the HISTORY_LENGTH window, kept across conversations and `\\clear`, and given to the model with every question. `false` turns it off entirely: nothing is stored, injected or asked of the LLM.',
+  },
+  {
+    name: 'MEMORY_MODEL',
+    usedBy: ['reply'],
+    description:
+      'Model of the memory update call (one call per exchange leaving the window, answering a JSON object), e.g. a cheaper one such as `qwen-turbo` or `gpt-4o-mini`; same provider, key and base URL as OPENAI_MODEL. Default: OPENAI_MODEL.',
+  },
+  {
+    name: 'MEMORY_MAX_ITEMS',
+    usedBy: ['reply'],
+    default: '30',
+    description: 'Most facts remembered per person (1 to 200); with 4 KB of facts at most. When the list is full, an explicit "remember" drops the oldest fact.',
+  },
+  {
+    name: 'MEM0_API_KEY',
+    usedBy: ['reply'],
+    secret: true,
+    description:
+      'Keep long-term memory in the Mem0 platform instead of the history store (its REST API; no Mem0 SDK, no telemetry): Mem0 extracts the facts, and each question gets the most relevant ones. Empty: the built-in memory.',
+  },
+  {
+    name: 'MEM0_BASE_URL',
+    usedBy: ['reply'],
+    default: 'https://api.mem0.ai',
+    description: "Origin of Mem0's platform API, with MEM0_API_KEY; change it only for tests or a compatible server.",
+  },
+  {
     name: 'ALLOWED_USERS',
     usedBy: ['reply'],
     default: '',

@@ -101,6 +101,7 @@ describe('loadReplyConfig', () => {
       historyLength: 5,
       maxContextTokens: 16000,
       history: { kind: 'oss', bucket: 'bot-state', prefix: 'history/' },
+      memory: { enabled: true, maxItems: 30 },
       webhookHosts: ['oapi.dingtalk.com'],
       webhookTimeoutMs: 10_000,
       access: { allowedUsers: [], allowedConversations: [], dailyMessageLimit: 0, timeZone: 'Asia/Shanghai' },
@@ -118,6 +119,7 @@ describe('loadReplyConfig', () => {
     const openApi = loadReplyConfig({ ...REPLY_ENV, DINGTALK_CLIENT_ID: 'dingclient', DINGTALK_APP_SECRET: 'app-secret' }).openApi;
     const cards = loadReplyConfig({ ...REPLY_ENV, DINGTALK_CLIENT_ID: 'dingclient', DINGTALK_APP_SECRET: 'app-secret', DINGTALK_CARD_TEMPLATE_ID: 't.schema' }).openApi?.card;
     if (openApi === undefined || cards === undefined) throw new Error('expected the OpenAPI and card settings');
+    const mem0 = loadReplyConfig({ ...REPLY_ENV, MEM0_API_KEY: 'm0-key' }).memory.mem0;
     /** Where each defaulted variable lands in the loaded configuration, as the string it was given as. */
     const applied: Record<string, string[]> = {
       OPENAI_BASE_URL: [reply.llm.baseURL],
@@ -141,6 +143,9 @@ describe('loadReplyConfig', () => {
       DINGTALK_CARD_TEMPLATE_ID: [openApi.card?.templateId ?? ''],
       DINGTALK_CARD_CONTENT_KEY: [cards.contentKey],
       CARD_UPDATE_INTERVAL_MS: [String(cards.updateIntervalMs)],
+      MEMORY_ENABLED: [String(reply.memory.enabled)],
+      MEMORY_MAX_ITEMS: [String(reply.memory.maxItems)],
+      MEM0_BASE_URL: [mem0?.baseUrl ?? ''],
     };
     const defaulted = VARIABLES.filter((spec) => spec.default !== undefined);
     expect(defaulted.map((spec) => spec.name).sort()).toEqual(Object.keys(applied).sort());
@@ -170,6 +175,27 @@ describe('loadReplyConfig', () => {
     const env = { ...REPLY_ENV, DINGTALK_CLIENT_ID: 'dingclient', DINGTALK_APP_SECRET: 's', DINGTALK_CARD_TEMPLATE_ID: 't.schema' };
     expect(() => loadReplyConfig({ ...env, CARD_UPDATE_INTERVAL_MS: '50' })).toThrow(/CARD_UPDATE_INTERVAL_MS must be a whole number from 100 to 10000/);
     expect(loadReplyConfig({ ...env, CARD_UPDATE_INTERVAL_MS: '800' }).openApi?.card?.updateIntervalMs).toBe(800);
+  });
+
+  it('reads the memory settings: off with MEMORY_ENABLED=false, a memory model, a bound, and Mem0 only with its key', () => {
+    expect(loadReplyConfig({ ...REPLY_ENV, MEMORY_ENABLED: 'false', MEMORY_MODEL: 'qwen-turbo', MEMORY_MAX_ITEMS: '50' }).memory).toEqual({
+      enabled: false,
+      model: 'qwen-turbo',
+      maxItems: 50,
+    });
+    expect(loadReplyConfig({ ...REPLY_ENV, MEM0_BASE_URL: 'http://127.0.0.1:9/' }).memory.mem0).toBeUndefined();
+    expect(loadReplyConfig({ ...REPLY_ENV, MEM0_API_KEY: ' m0-key ', MEM0_BASE_URL: 'http://127.0.0.1:9/' }).memory.mem0).toEqual({
+      apiKey: 'm0-key',
+      baseUrl: 'http://127.0.0.1:9',
+    });
+  });
+
+  it('refuses MEMORY_MAX_ITEMS outside 1 to 200, a MEMORY_ENABLED that is not a boolean and a MEM0_BASE_URL that is not a URL', () => {
+    for (const bad of ['0', '201', 'many']) {
+      expect(() => loadReplyConfig({ ...REPLY_ENV, MEMORY_MAX_ITEMS: bad })).toThrow(/MEMORY_MAX_ITEMS must be a whole number from 1 to 200/);
+    }
+    expect(() => loadReplyConfig({ ...REPLY_ENV, MEMORY_ENABLED: 'yes please' })).toThrow(/MEMORY_ENABLED must be true or false/);
+    expect(() => loadReplyConfig({ ...REPLY_ENV, MEM0_API_KEY: 'm0-key', MEM0_BASE_URL: 'api.mem0.ai' })).toThrow(/MEM0_BASE_URL must be an http\(s\) URL/);
   });
 
   it('accepts OPENAI_API_BASE as an alias of OPENAI_BASE_URL', () => {
@@ -207,6 +233,7 @@ describe('loadReplyConfig', () => {
       historyLength: 0,
       maxContextTokens: 256,
       history: { kind: 'oss', bucket: 'bot-state', region: 'oss-cn-hangzhou', endpoint: 'http://127.0.0.1:9100', prefix: 'chat/' },
+      memory: { enabled: true, maxItems: 30 },
       webhookHosts: ['oapi.dingtalk.com', '127.0.0.1'],
       webhookTimeoutMs: 60_000,
       access: { allowedUsers: ['manager4220', 'ops01'], allowedConversations: ['cid-team'], dailyMessageLimit: 50, timeZone: 'Europe/Berlin' },
@@ -380,7 +407,7 @@ describe('configuration errors and secrets', () => {
 
   it('marks exactly the credentials as secret', () => {
     expect(VARIABLES.filter((spec) => spec.secret).map((spec) => spec.name).sort()).toEqual(
-      ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'DINGTALK_APP_SECRET', 'OPENAI_API_KEY'].sort(),
+      ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'DINGTALK_APP_SECRET', 'MEM0_API_KEY', 'OPENAI_API_KEY'].sort(),
     );
   });
 });
