@@ -250,6 +250,38 @@ export class DownloadError extends BotError {
   readonly status: number | undefined;
 }
 
+/**
+ * Why a call to the memory service (Mem0, MEM0_API_KEY) failed. `auth`: the key was refused (configuration);
+ * `rejected`: any other 4xx for this request; `throttled`: 429; `server`: 5xx; `network`, `timeout`: it could not
+ * be reached in time; `incompatible`: MEM0_BASE_URL answered something that is not Mem0's API; `deadline`: the
+ * run's own time ran out (the signal aborted the call).
+ */
+export type MemoryServiceFailureReason = 'auth' | 'rejected' | 'throttled' | 'server' | 'network' | 'timeout' | 'incompatible' | 'deadline';
+
+/**
+ * A long-term memory service call failed. The message names the operation and the status, never the key, a
+ * memory's text or the service's body, so it is safe to log; the reply treats memory as optional and answers
+ * without it.
+ */
+export class MemoryServiceError extends BotError {
+  readonly kind = 'memory-service';
+
+  constructor(
+    readonly reason: MemoryServiceFailureReason,
+    message: string,
+    details: { operation?: string; status?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: details.cause });
+    this.operation = details.operation;
+    this.status = details.status;
+  }
+
+  /** `add`, `search`, `list` or `delete`. */
+  readonly operation: string | undefined;
+  /** The service's HTTP status, when it answered. */
+  readonly status: number | undefined;
+}
+
 /** Why the reply function asks FC to run it again. */
 export type RetryReason = 'webhook-unreachable' | 'dingtalk-unreachable' | 'claim-busy';
 
