@@ -108,7 +108,8 @@ async function chat(text: string): Promise<{ status: number; answer: string }> {
 const lastPrompt = (): Array<{ role: string; content: string }> =>
   ((openai.requests[openai.requests.length - 1]?.body as { messages?: Array<{ role: string; content: string }> }) ?? {}).messages ?? [];
 
-const historyObjects = (): string[] => [...oss.objects.keys()].filter((key) => key.startsWith('history/'));
+/** The exchange objects of history (each user folder's recent-window object aside). */
+const historyObjects = (): string[] => [...oss.objects.keys()].filter((key) => key.startsWith('history/') && !key.endsWith('/recent.json'));
 
 describe('the deployed bundles, end to end', () => {
   it('answers, saves the exchange, carries it into the next prompt, and forgets it on \\clear', async () => {

@@ -61,7 +61,7 @@ describe(guarantee('No lost history'), () => {
       await concurrentMessages(store());
     });
 
-    it('costs at most 4 OSS requests for an ordinary message with history: claim, list, one read, save', async () => {
+    it('costs at most 5 OSS requests for an ordinary message with history: claim, list and the recent window read together, save, the window written', async () => {
       const { deps, task, llm } = replySetup({ store: store() });
       llm.answer('A1', 'A2', 'A3');
       await handleReply(task('Q1'), deps);
@@ -70,7 +70,7 @@ describe(guarantee('No lost history'), () => {
       await handleReply(task('Q3'), deps);
       const counts = oss.counts();
       const total = Object.values(counts).reduce((sum, count) => sum + (count ?? 0), 0);
-      expect(total).toBe(4);
+      expect(total).toBe(5);
       expect(llm.prompts[2]?.map((message) => message.content)).toEqual(['Q1', 'A1', 'Q2', 'A2', 'Q3']);
     });
   });

@@ -32,7 +32,7 @@ export interface ReplySettings {
 export interface UsageCounter {
   admit(userId: string, day: string, at: number, messageName: string, limit: number): Promise<Admission>;
   /** Gives this message's admission back (the question got only an error message). */
-  refund?(userId: string, day: string, messageName: string): Promise<void>;
+  refund?(userId: string, day: string, messageName: string, at?: number): Promise<void>;
 }
 
 /** What FC says about the current invocation. */

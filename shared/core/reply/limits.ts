@@ -25,7 +25,7 @@ export async function admit(run: ReplyRun): Promise<Admitted> {
     run.report.set({ usedToday: Math.min(admission.used, settings.dailyMessageLimit) });
     const refund = async (): Promise<void> => {
       if (usage.refund === undefined) return;
-      await usage.refund(task.userId, day, task.msgId).catch((error: unknown) => {
+      await usage.refund(task.userId, day, task.msgId, task.createdAt).catch((error: unknown) => {
         run.log.warn('reply.refund_failed', { error: describeError(error), day });
       });
       run.report.set({ refunded: true });
