@@ -19,6 +19,7 @@ import { DailyUsage } from '../../shared/history/daily-usage';
 import { ExchangeLog } from '../../shared/history/exchange-log';
 import { ObjectPictureStore } from '../../shared/history/pictures';
 import { loadO200kCounter } from '../../shared/llm/token-counter';
+import { createLongTermMemory } from '../../shared/memory/create-long-term-memory';
 import { createLogger } from '../../shared/logging/logger';
 import { systemClock } from '../../shared/ports';
 
@@ -65,6 +66,8 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
   const openApi = createOpenApi(config, { logger: log });
   // Pictures and files come through the OpenAPI's download links.
   const files = openApi !== undefined ? { openApi, downloader: createAxiosDownloader({ timeoutMs: 20_000 }), pictures: new ObjectPictureStore(store, config.history.prefix) } : {};
+  const llm = createOpenAiLlm(config.llm);
+  const memory = createLongTermMemory(config.memory, { store, prefix: config.history.prefix, llm, logger: log });
   const deps: ReplyDeps = {
     settings: {
       systemPrompt: config.systemPrompt,
@@ -77,13 +80,14 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
     },
     history: new ExchangeLog(store, config.history.prefix, log),
     usage: new DailyUsage(store, config.history.prefix),
-    llm: createOpenAiLlm(config.llm),
+    llm,
     webhook: createAxiosWebhookSender({ timeoutMs: config.webhookTimeoutMs }),
     clock: systemClock,
     logger: log,
     loadTokenCounter: loadO200kCounter,
     probeStore: { store, prefix: config.history.prefix },
     ...files,
+    ...(memory !== undefined ? { memory } : {}),
   };
   return { deps, context };
 }
