@@ -64,6 +64,8 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
     insideFc: env.FC_FUNCTION_NAME !== undefined,
   });
   const openApi = createOpenApi(config, { logger: log });
+  // A card is created within a second of the message: the first one should not also wait for the token.
+  if (openApi !== undefined && config.openApi?.card !== undefined) void openApi.checkToken().catch(() => undefined);
   // Pictures and files come through the OpenAPI's download links.
   const files = openApi !== undefined ? { openApi, downloader: createAxiosDownloader({ timeoutMs: 20_000 }), pictures: new ObjectPictureStore(store, config.history.prefix) } : {};
   const llm = createOpenAiLlm(config.llm);
