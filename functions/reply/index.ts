@@ -17,6 +17,7 @@ import { describeError } from '../../shared/errors';
 import { InvocationContext } from '../../shared/fc/context';
 import { DailyUsage } from '../../shared/history/daily-usage';
 import { ExchangeLog } from '../../shared/history/exchange-log';
+import { ObjectConversationSettings } from '../../shared/history/conversation-settings';
 import { ObjectPictureStore } from '../../shared/history/pictures';
 import { loadO200kCounter } from '../../shared/llm/token-counter';
 import { createLongTermMemory } from '../../shared/memory/create-long-term-memory';
@@ -79,6 +80,9 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
       ...config.access,
       ...(config.openApi?.card !== undefined ? { card: config.openApi.card } : {}),
       ...(config.llm.visionModel !== undefined ? { visionModel: config.llm.visionModel } : {}),
+      defaultModel: config.llm.model,
+      models: config.steering.models,
+      adminUsers: config.steering.adminUsers,
     },
     history: new ExchangeLog(store, config.history.prefix, log),
     usage: new DailyUsage(store, config.history.prefix),
@@ -90,6 +94,7 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
     probeStore: { store, prefix: config.history.prefix },
     ...files,
     ...(memory !== undefined ? { memory } : {}),
+    conversationSettings: new ObjectConversationSettings(store, config.history.prefix),
   };
   return { deps, context };
 }

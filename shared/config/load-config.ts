@@ -48,6 +48,14 @@ export interface AccessConfig {
   timeZone: string;
 }
 
+/** What a conversation may change for itself from the chat (`\model`, `\system`). */
+export interface SteeringConfig {
+  /** OPENAI_MODELS: the models a conversation may switch to; empty means `\model` only shows the model. */
+  models: string[];
+  /** ADMIN_USERS: staff ids who may change a group's model and system prompt (anyone may in their 1:1 chat). */
+  adminUsers: string[];
+}
+
 /** The LLM connection. */
 export interface LlmConfig {
   apiKey: string;
@@ -89,6 +97,8 @@ export interface MemoryConfig {
 
 /** What the reply function needs. */
 export interface ReplyConfig {
+  /** `\model` and `\system`. */
+  steering: SteeringConfig;
   /** DingTalk's server OpenAPI; absent without DINGTALK_CLIENT_ID (session webhook only). */
   openApi?: OpenApiConfig;
   llm: LlmConfig;
@@ -393,6 +403,7 @@ export function loadReplyConfig(env: Env): ReplyConfig {
       maxContextTokens: read.integer('MAX_CONTEXT_TOKENS', 256, 2_000_000),
       history: historyConfig(read),
       memory: memoryConfig(read),
+      steering: { models: read.list('OPENAI_MODELS'), adminUsers: read.list('ADMIN_USERS') },
       openApi: openApiConfig(read),
       webhookHosts: hosts,
       webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_SECONDS', 1, 60) * 1000,

@@ -100,6 +100,20 @@ export const VARIABLES: readonly VariableSpec[] = [
       'Model for a message that carries a picture, e.g. `qwen-vl-max` (DashScope), `gpt-4o` (OpenAI), `glm-4v` (Zhipu); same provider, key and base URL as OPENAI_MODEL (for Azure, a deployment name). Default: OPENAI_MODEL. When the model cannot take images, users are told to ask for this to be set.',
   },
   {
+    name: 'OPENAI_MODELS',
+    usedBy: ['reply'],
+    default: '',
+    description:
+      'Comma-separated models a conversation may switch to with `\\model NAME` (e.g. `qwen-plus,qwen-max`); empty means `\\model` only shows the model in use. In groups only ADMIN_USERS may switch.',
+  },
+  {
+    name: 'ADMIN_USERS',
+    usedBy: ['reply'],
+    default: '',
+    description:
+      "Comma-separated staff ids (`senderStaffId`) who may change a group's model (`\\model`) and system prompt (`\\system`); in a 1:1 chat the person may change their own.",
+  },
+  {
     name: 'OPENAI_API_VERSION',
     usedBy: ['reply'],
     description: 'Set only for Azure OpenAI (e.g. `2024-10-21`): switches to the Azure client with this API version.',

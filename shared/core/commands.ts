@@ -10,6 +10,10 @@ export type Command =
   | { kind: 'memory' }
   /** `\forget N` or `\forget all`; `which` is undefined when the argument is missing or not understood. */
   | { kind: 'forget'; which?: number | 'all' }
+  /** `\model` (show the model and the choices) or `\model NAME` (switch this conversation). */
+  | { kind: 'model'; name?: string }
+  /** `\system` (show), `\system TEXT` (set this conversation's prompt) or `\system reset`. */
+  | { kind: 'system'; text?: string; reset?: true }
   /** A prefix and one ASCII word the bot does not know, alone (`/foo`): answered with the help text, never sent to the LLM. */
   | { kind: 'unknown'; name: string }
   /** Nothing but spaces and invisible characters: answered with the help text. */
@@ -27,6 +31,8 @@ export const COMMAND_NAMES: Readonly<Record<KnownCommand['kind'], readonly strin
   clear: ['clear', 'reset', '清除', '重置', '清空'],
   memory: ['memory', 'memories', '记忆'],
   forget: ['forget', '忘记', '忘掉'],
+  model: ['model', '模型'],
+  system: ['system', '系统提示', '设定'],
   help: ['help', '帮助'],
 };
 
@@ -35,8 +41,26 @@ const COMMAND_HELP: Readonly<Record<KnownCommand['kind'], { zh: string; en: stri
   clear: { zh: '清除我们的对话记录（长期记忆保留）', en: 'forget our conversation so far (long-term memory stays)' },
   memory: { zh: '查看我长期记住的关于你的信息', en: 'show what I remember about you' },
   forget: { zh: '加编号删除一条记忆（如 `\\forget 2`），加 all 全部删除', en: 'with a number, remove one memory (`\\forget 2`); with `all`, all of them' },
+  model: { zh: '查看当前模型；加模型名切换本会话的模型（群里仅管理员）', en: "show the model; with a name, switch this conversation's model (in groups, admins only)" },
+  system: {
+    zh: '查看本会话的系统提示；加文字设置，加 reset 清除（群里仅管理员）',
+    en: "show this conversation's system prompt; with text, set it; with `reset`, remove it (in groups, admins only)",
+  },
   help: { zh: '显示这份说明', en: 'show this list' },
 };
+
+/** Words after `\system` that remove the conversation's prompt. */
+const SYSTEM_RESET: readonly string[] = ['reset', 'clear', 'off', '清除', '重置', '删除'];
+
+/**
+ * What follows the command name in the text as the user typed it (case and width kept: a model name or
+ * a system prompt is the user's text). The prefix and the name are one character each per character of
+ * the matched form, so the same count of characters is skipped.
+ */
+function argumentAsTyped(text: string, name: string): string {
+  const typed = Array.from(text.replace(INVISIBLE, '').trim());
+  return typed.slice(1 + Array.from(name).length).join('').trim();
+}
 
 /** Words after `\forget` that mean every memory. */
 const FORGET_ALL: readonly string[] = ['all', '全部', '所有', '全部记忆'];
@@ -120,11 +144,17 @@ export function parseCommand(text: string): Command {
     const name = match[2] ?? '';
     const rest = match[3] ?? '';
     const kind = KIND_OF_NAME.get(name);
+    if ((kind === 'model' || kind === 'system') && (rest === '' || /^\s/u.test(rest))) {
+      const argument = argumentAsTyped(text, name);
+      if (argument === '') return { kind };
+      if (kind === 'model') return { kind, name: argument.split(/\s+/u)[0] ?? argument };
+      return SYSTEM_RESET.includes(argument.toLowerCase()) ? { kind, reset: true } : { kind, text: argument };
+    }
     if (kind === 'forget' && (rest === '' || /^\s/u.test(rest))) {
       const which = forgetArgument(rest);
       return which === undefined ? { kind } : { kind, which };
     }
-    if (kind !== undefined && kind !== 'forget' && AFTER_NAME.test(rest)) return { kind };
+    if (kind !== undefined && kind !== 'forget' && kind !== 'model' && kind !== 'system' && AFTER_NAME.test(rest)) return { kind };
     if (kind === undefined && rest === '' && ASCII_WORD.test(name)) return { kind: 'unknown', name };
   }
   return { kind: 'chat', text: text.trim() };

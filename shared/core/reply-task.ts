@@ -9,6 +9,7 @@ import {
   type MessageContent,
   type MessagePart,
   type Quote,
+  type QuoteReference,
 } from '../dingtalk/message';
 
 /**
@@ -267,6 +268,22 @@ function withMsgId(raw: Record<string, unknown>, field: string): { msgId?: strin
   return raw.msgId === undefined ? {} : { msgId: boundedStr(raw.msgId, `${field}.msgId`, MAX_FIELD_LENGTH) };
 }
 
+/** A quoted message known by its id: each field as the parser makes it, the optional ones only when present. */
+function parseReferenceField(raw: Record<string, unknown>, field: string): QuoteReference {
+  const quote: QuoteReference = { kind: 'reference', msgId: boundedStr(raw.msgId, `${field}.msgId`, MAX_FIELD_LENGTH) };
+  if (raw.msgType !== undefined) quote.msgType = boundedStr(raw.msgType, `${field}.msgType`, MAX_FIELD_LENGTH);
+  if (raw.createdAt !== undefined) {
+    if (typeof raw.createdAt !== 'number' || !Number.isSafeInteger(raw.createdAt) || raw.createdAt < 0) fail(`"${field}.createdAt" must be a time in epoch milliseconds`);
+    quote.createdAt = raw.createdAt;
+  }
+  if (raw.fromRobot !== undefined) {
+    if (typeof raw.fromRobot !== 'boolean') fail(`"${field}.fromRobot" must be true or false`);
+    quote.fromRobot = raw.fromRobot;
+  }
+  if (raw.processQueryKey !== undefined) quote.processQueryKey = boundedStr(raw.processQueryKey, `${field}.processQueryKey`, MAX_FIELD_LENGTH);
+  return quote;
+}
+
 function parseQuoteField(value: unknown, field: string): Quote {
   const raw = objectAt(value, field);
   switch (raw.kind) {
@@ -274,10 +291,8 @@ function parseQuoteField(value: unknown, field: string): Quote {
       return { kind: 'text', text: textAt(raw.text, `${field}.text`), ...withMsgId(raw, field) };
     case 'picture':
       return { kind: 'picture', downloadCode: downloadCodeAt(raw.downloadCode, `${field}.downloadCode`), ...withMsgId(raw, field) };
-    case 'reference': {
-      const msgId = boundedStr(raw.msgId, `${field}.msgId`, MAX_FIELD_LENGTH);
-      return raw.msgType === undefined ? { kind: 'reference', msgId } : { kind: 'reference', msgId, msgType: boundedStr(raw.msgType, `${field}.msgType`, MAX_FIELD_LENGTH) };
-    }
+    case 'reference':
+      return parseReferenceField(raw, field);
     default:
       fail(`"${field}.kind" must be "text", "picture" or "reference"`);
   }

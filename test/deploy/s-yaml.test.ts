@@ -29,6 +29,8 @@ const EXPECTED_DEFAULTS: Record<string, string | undefined> = {
   OPENAI_API_KEY: '',
   OPENAI_BASE_URL: '',
   OPENAI_MODEL: 'gpt-4o-mini',
+  OPENAI_MODELS: '',
+  ADMIN_USERS: '',
   VISION_MODEL: '',
   OPENAI_API_VERSION: '',
   LLM_TIMEOUT_SECONDS: '45',
@@ -71,6 +73,7 @@ const EXPECTED_DEFAULTS: Record<string, string | undefined> = {
 const EXPECTED_FUNCTION_VARIABLES: Record<FunctionName, string[]> = {
   conversation: ['DINGTALK_APP_SECRET', 'LOG_LEVEL', 'REPLY_FUNCTION_NAME'],
   reply: [
+    'ADMIN_USERS',
     'ALLOWED_CONVERSATIONS',
     'ALLOWED_USERS',
     'AWS_ACCESS_KEY_ID',
@@ -101,6 +104,7 @@ const EXPECTED_FUNCTION_VARIABLES: Record<FunctionName, string[]> = {
     'OPENAI_API_VERSION',
     'OPENAI_BASE_URL',
     'OPENAI_MODEL',
+    'OPENAI_MODELS',
     'OSS_BUCKET',
     'OSS_ENDPOINT',
     'OSS_REGION',

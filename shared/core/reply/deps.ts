@@ -4,6 +4,7 @@ import type { ChannelSleep } from '../../delivery/channel';
 import type { Admission } from '../../history/daily-usage';
 import type { HistoryStore } from '../../history/exchange';
 import type { TokenCounter } from '../../llm/token-counter';
+import type { ConversationSettingsStore } from '../../history/conversation-settings';
 import type { PictureStore } from '../../history/pictures';
 import type { LongTermMemory } from '../../memory/memory';
 import type { Clock, Downloader, LlmClient, Logger, ObjectStore, WebhookSender } from '../../ports';
@@ -26,6 +27,12 @@ export interface ReplySettings {
   card?: CardSettings;
   /** The model for a prompt that carries a picture (VISION_MODEL); default the configured model. */
   visionModel?: string;
+  /** OPENAI_MODEL, for `\model` to name the model in use. */
+  defaultModel?: string;
+  /** OPENAI_MODELS: the models a conversation may switch to with `\model`. */
+  models?: readonly string[];
+  /** ADMIN_USERS: who may change a group's model and system prompt. */
+  adminUsers?: readonly string[];
 }
 
 /** Counts questions per user and day (see `shared/history/daily-usage.ts`). */
@@ -62,6 +69,8 @@ export interface ReplyDeps {
   pictures?: PictureStore;
   /** Each user's long-term memory; absent with MEMORY_ENABLED=false. */
   memory?: LongTermMemory;
+  /** Each conversation's `\model` and `\system` choices. */
+  conversationSettings?: ConversationSettingsStore;
   /** The history store's objects and prefix, for the deployment probe (`npm run doctor -- --url`). */
   probeStore?: { store: ObjectStore; prefix: string };
   /** Waits between the parts of a long answer. Default: a timer that the deadline cuts short. */

@@ -29,6 +29,7 @@ import type { PromptPicture } from '../prompt';
 import { generate, promptPictures } from './generate';
 import { readInput, type ChatContent, type Question } from './inputs';
 import { learnFrom, leavingWindow, recallMemory } from './memory-step';
+import { conversationChoices } from './steering';
 import { admit } from './limits';
 import type { ReplyOutcome } from './report';
 import type { ReplyRun } from './run';
@@ -194,6 +195,7 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
   }
   // Pictures and files download, and the memory is read, while the card already shows that the bot is thinking.
   const memory = recallMemory(run, typed ?? (content.kind === 'text' ? content.text : ''));
+  const conversation = conversationChoices(run);
   const [context, input] = await Promise.all([recent, run.report.timed('input', () => readInput(run, content, typed))]);
   if (!input.ok) {
     run.report.set({ inputRefused: input.reason });
@@ -204,7 +206,14 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
   try {
     const streams = deps.settings.card !== undefined && deps.openApi !== undefined;
     const resent = await resentPictures(run, context);
-    const answer = await generate(run, question, context, resent, await memory, streams ? (textSoFar) => channel.progress(textSoFar) : undefined);
+    const answer = await generate(run, {
+      question,
+      context,
+      historyPictures: resent,
+      memory: await memory,
+      conversation: await conversation,
+      ...(streams ? { onText: (textSoFar: string) => channel.progress(textSoFar) } : {}),
+    });
     text = answer.text;
   } catch (error) {
     return llmFailed(run, channel, exchangeId, error, admission.refund);

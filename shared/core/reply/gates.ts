@@ -15,6 +15,9 @@ export type GateDecision =
   | { kind: 'notice'; text: string; outcome: ReplyOutcome }
   /** `\clear`. */
   | { kind: 'clear' }
+  /** `\model` or `\system`. */
+  | { kind: 'model'; name?: string }
+  | { kind: 'system'; text?: string; reset: boolean }
   /** `\memory` or `\forget`. */
   | { kind: 'memory'; forget: boolean; which?: number | 'all' }
   /** A deployment probe from `npm run doctor -- --url`. */
@@ -68,6 +71,10 @@ export function passGates(run: ReplyRun): GateDecision {
   switch (command.kind) {
     case 'clear':
       return { kind: 'clear' };
+    case 'model':
+      return command.name !== undefined ? { kind: 'model', name: command.name } : { kind: 'model' };
+    case 'system':
+      return command.text !== undefined ? { kind: 'system', text: command.text, reset: false } : { kind: 'system', reset: command.reset === true };
     case 'memory':
       return { kind: 'memory', forget: false };
     case 'forget':

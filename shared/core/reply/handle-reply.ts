@@ -7,6 +7,7 @@ import type { ReplyDeps } from './deps';
 import { answerOnce } from './exactly-once';
 import { passGates } from './gates';
 import { forgetMemory, showMemory } from './memory-step';
+import { steerModel, steerSystem } from './steering';
 import { runReplyProbe } from './probe';
 import { NORMAL_OUTCOMES, type ReplyOutcome } from './report';
 import { ReplyRun } from './run';
@@ -40,6 +41,10 @@ async function reply(run: ReplyRun): Promise<ReplyOutcome> {
       return deliverNotice(run, decision.text, decision.outcome);
     case 'clear':
       return clearHistory(run);
+    case 'model':
+      return steerModel(run, decision.name);
+    case 'system':
+      return steerSystem(run, decision.text, decision.reset);
     case 'memory':
       return decision.forget ? forgetMemory(run, decision.which) : showMemory(run);
     case 'probe':

@@ -13,6 +13,8 @@ export type ReplyOutcome =
   | 'help'
   /** `\\memory` or `\\forget` answered. */
   | 'memory'
+  /** `\\model` or `\\system` answered. */
+  | 'steering'
   | 'unsupported'
   | 'not_allowed'
   | 'limit_reached'
@@ -35,6 +37,7 @@ export const NORMAL_OUTCOMES: ReadonlySet<ReplyOutcome> = new Set<ReplyOutcome>(
   'cleared',
   'help',
   'memory',
+  'steering',
   'unsupported',
   'not_allowed',
   'limit_reached',

@@ -153,7 +153,8 @@ describe('the command table', () => {
     'reads every name of every command with every prefix: %s from %j',
     (kind, text) => {
       expect(parseCommand(text)).toEqual({ kind });
-      expect(parseCommand(`${text} and more words`)).toEqual({ kind });
+      // Commands that take an argument read it; the others ignore what follows.
+      expect(parseCommand(`${text} and more words`)).toMatchObject({ kind });
     },
   );
 
@@ -232,5 +233,21 @@ describe('memory commands', () => {
     expect(HELP_TEXT).toContain('`\\forget`');
     expect(HELP_TEXT).toContain('长期记忆');
     expect(HELP_TEXT).toContain('what I remember about you');
+  });
+});
+
+describe('steering commands', () => {
+  it.each<[string, unknown]>([
+    ['\\model', { kind: 'model' }],
+    ['/model qwen-MAX', { kind: 'model', name: 'qwen-MAX' }],
+    ['、模型 GPT-4o please', { kind: 'model', name: 'GPT-4o' }],
+    ['\\system', { kind: 'system' }],
+    ['\\system You are Terse. Answer in English.', { kind: 'system', text: 'You are Terse. Answer in English.' }],
+    ['＼ｓｙｓｔｅｍ 用中文回答', { kind: 'system', text: '用中文回答' }],
+    ['/system reset', { kind: 'system', reset: true }],
+    ['、设定 重置', { kind: 'system', reset: true }],
+    ['\\system: x', { kind: 'chat', text: '\\system: x' }],
+  ])('reads %s, keeping the argument as typed', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
   });
 });
