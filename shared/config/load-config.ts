@@ -44,6 +44,8 @@ export interface AccessConfig {
   allowedConversations: string[];
   /** Questions per user per day; 0 means unlimited. */
   dailyMessageLimit: number;
+  /** Questions per user per fixed UTC minute (RATE_LIMIT_PER_MINUTE); 0 means no limit. */
+  rateLimitPerMinute: number;
   /** IANA time zone of the daily reset. */
   timeZone: string;
 }
@@ -411,6 +413,7 @@ export function loadReplyConfig(env: Env): ReplyConfig {
         allowedUsers: read.list('ALLOWED_USERS'),
         allowedConversations: read.list('ALLOWED_CONVERSATIONS'),
         dailyMessageLimit,
+        rateLimitPerMinute: read.integer('RATE_LIMIT_PER_MINUTE', 0, 10_000),
         // TZ only sets when the daily limit resets.
         timeZone: read.timeZone('TZ', dailyMessageLimit > 0),
       },

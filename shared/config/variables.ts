@@ -276,6 +276,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'Questions per user per day (all conversations); `0` means unlimited. The day ends at midnight in TZ.',
   },
   {
+    name: 'RATE_LIMIT_PER_MINUTE',
+    usedBy: ['reply'],
+    default: '0',
+    description:
+      'Questions per user per minute (all conversations, fixed UTC minutes: 10:00:00 to 10:00:59); `0` means no limit. A question over it is told in how many seconds to try again; like DAILY_MESSAGE_LIMIT, a question that got no answer does not count.',
+  },
+  {
     name: 'TZ',
     usedBy: ['reply'],
     default: 'Asia/Shanghai',

@@ -105,7 +105,7 @@ describe('loadReplyConfig', () => {
       steering: { models: [], adminUsers: [] },
       webhookHosts: ['oapi.dingtalk.com'],
       webhookTimeoutMs: 10_000,
-      access: { allowedUsers: [], allowedConversations: [], dailyMessageLimit: 0, timeZone: 'Asia/Shanghai' },
+      access: { allowedUsers: [], allowedConversations: [], dailyMessageLimit: 0, rateLimitPerMinute: 0, timeZone: 'Asia/Shanghai' },
       logLevel: 'info',
     };
     expect(loadReplyConfig(REPLY_ENV)).toEqual(expected);
@@ -138,6 +138,7 @@ describe('loadReplyConfig', () => {
       ALLOWED_USERS: [reply.access.allowedUsers.join(',')],
       ALLOWED_CONVERSATIONS: [reply.access.allowedConversations.join(',')],
       DAILY_MESSAGE_LIMIT: [String(reply.access.dailyMessageLimit)],
+      RATE_LIMIT_PER_MINUTE: [String(reply.access.rateLimitPerMinute)],
       TZ: [reply.access.timeZone],
       LOG_LEVEL: [conversation.logLevel, reply.logLevel],
       DINGTALK_API_BASE: [openApi.apiBase],
@@ -240,7 +241,7 @@ describe('loadReplyConfig', () => {
       steering: { models: [], adminUsers: [] },
       webhookHosts: ['oapi.dingtalk.com', '127.0.0.1'],
       webhookTimeoutMs: 60_000,
-      access: { allowedUsers: ['manager4220', 'ops01'], allowedConversations: ['cid-team'], dailyMessageLimit: 50, timeZone: 'Europe/Berlin' },
+      access: { allowedUsers: ['manager4220', 'ops01'], allowedConversations: ['cid-team'], dailyMessageLimit: 50, rateLimitPerMinute: 0, timeZone: 'Europe/Berlin' },
       region: 'cn-hangzhou',
       logLevel: 'warn',
     });
