@@ -1,4 +1,4 @@
-// Runs one laptop tool (`npm start`, `npm run chat`, `npm run doctor`, `npm run predeploy-check`):
+// Runs one laptop tool (`npm start`, `npm run chat`, `npm run doctor`, `npm run connect`, `npm run predeploy-check`):
 // rebuilds what is missing or stale first, then loads dist/local/<tool>.js. The tools read their
 // settings from the shell, then .env.local, then .env (local/env-file.ts); the deploy check reads only
 // .env, as `s deploy` does. "Stale" means a source under shared/, functions/ or
