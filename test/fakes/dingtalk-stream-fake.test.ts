@@ -149,6 +149,24 @@ describe('connection', () => {
     expect(await fake.deliver({ n: 1 })).toMatchObject({ code: 200, connection: 2 });
   });
 
+  it('opens a new connection when a WebSocket ping of its own gets no pong (a connection gone silent)', async () => {
+    await fake.close();
+    fake = await startDingTalkStreamFake({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, answerPings: false });
+    const events: StreamEvent[] = [];
+    client = await startStreamClient({
+      apiBase: fake.url,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      ua: 'x',
+      callbacks: { [ROBOT_MESSAGE_TOPIC]: async () => ({ code: 200, message: 'OK' }) },
+      onEvent: (event) => events.push(event),
+      reconnectDelayMs: () => 0,
+      keepAliveMs: 10,
+    });
+    await fake.waitForConnections(2);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'closed', connection: 1 }));
+  });
+
   it('stops: acknowledges the callback in flight, closes, and never reconnects', async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));

@@ -62,6 +62,8 @@ export interface StreamInvalidFrame {
 export interface DingTalkStreamFakeOptions {
   clientId: string;
   clientSecret: string;
+  /** Whether WebSocket pings get a pong (default true); false plays a connection that went silent. */
+  answerPings?: boolean;
 }
 
 /** A running fake gateway. */
@@ -168,7 +170,7 @@ export async function startDingTalkStreamFake(options: DingTalkStreamFakeOptions
   }
 
   const server = await listenOnLoopback(handle);
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, autoPong: options.answerPings ?? true });
 
   function onFrame(item: Live, raw: string): void {
     let frame: unknown;
