@@ -154,6 +154,7 @@ export async function startConnect(options: ConnectOptions): Promise<Connected> 
   const onEvent = (event: StreamEvent): void => {
     if (event.type === 'connected' && event.connection > 1) print(`${clock()}  reconnected to DingTalk`);
     else if (event.type === 'disconnect-requested') print(`${clock()}  DingTalk asked to reconnect${event.reason ? ` (${event.reason})` : ''}`);
+    else if (event.type === 'reconnecting' && event.error === undefined) print(`${clock()}  the connection to DingTalk closed; opening a new one`);
     else if (event.type === 'reconnecting' && event.error !== undefined) {
       print(`${clock()}  could not reconnect (${event.error}); trying again in ${Math.round(event.delayMs / 1000)} s`);
     } else if (event.type === 'frame-ignored') print(`${clock()}  ignored a frame from DingTalk: ${event.reason}`);

@@ -86,6 +86,7 @@ describe('npm run connect (startConnect)', () => {
       const [answer] = await sink.waitForMessages(1);
       expect(robotMessageText(answer?.body)).toContain('You asked: "in the group"');
       expect(lines).toContainEqual(expect.stringMatching(/DingTalk asked to reconnect \(persistent connection is timeout\)$/));
+      expect(lines).toContainEqual(expect.stringMatching(/ reconnected to DingTalk$/));
       expect(lines.some((line) => /group "Local test group" from zhangsan, text of \d+ characters → accepted$/.test(line))).toBe(true);
     } finally {
       await connected.stop(1000);
