@@ -38,7 +38,12 @@ export const STORED_MEMORY_DEFAULTS = { maxItems: 30, maxBytes: 4096, maxFactCha
  * The built-in long-term memory: each person's facts as a short list in the history store (see
  * `MemoryVersions`: create-only versions, merged on conflict, so concurrent runs lose no update).
  *
- * - `recall` and `list` answer every fact (the list is small and bounded; one LIST and one GET).
+ * - `recall` answers every fact (the list is small and bounded) from the head, a copy of the newest facts
+ *   rewritten after each change: one GET on the question's path. Just after a concurrent change the head
+ *   may lag (see `MemoryVersions`); then a question misses that change's facts until the next commit.
+ * - `list` answers every fact from the versions themselves (one LIST and one GET), as `\memory` numbers
+ *   them for `forget`; `learn`, `remember` and `forget` read the versions, never the head, so a head that
+ *   lags never costs a change.
  * - `learn` makes at most one LLM call (`response_format: json_object`, MEMORY_MODEL) with the current list
  *   and the exchanges not learned yet, and stores the complete list the model answers. An answer that is not
  *   `{"memories": [strings]}` within the bounds, or a failed call, leaves the memory as it was (logged and
@@ -135,11 +140,9 @@ export function createStoredMemory(options: StoredMemoryOptions): LongTermMemory
     return removed;
   }
 
-  const all = async (userId: string): Promise<string[]> => (await versions.read(userId)).items;
-
   return {
-    recall: (userId) => all(userId),
-    list: (userId) => all(userId),
+    recall: async (userId) => (await versions.readHead(userId)).items,
+    list: async (userId) => (await versions.read(userId)).items,
     learn,
     remember: (userId, fact) => remember(userId, fact),
     forget: (userId, which) => forget(userId, which),

@@ -3,7 +3,8 @@ import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store'
 import { LlmUnavailableError } from '../../../shared/errors';
 import type { Exchange } from '../../../shared/history/exchange';
 import { createStoredMemory, type StoredMemoryOptions } from '../../../shared/memory/stored-memory';
-import type { ChatMessage, LlmAnswer, LlmCallOptions, LlmClient } from '../../../shared/ports';
+import { HEAD_NAME, memoryFolder } from '../../../shared/memory/memory-versions';
+import type { ChatMessage, LlmAnswer, LlmCallOptions, LlmClient, ObjectStore } from '../../../shared/ports';
 import { captureLogger } from '../../helpers/capture-logger';
 import { guarantee } from '../../helpers/guarantee';
 import { crossRealmSafeFetch, startOpenAiFake } from '../../fakes/openai-fake';
@@ -44,8 +45,37 @@ const keepsQuestions = (payload: UpdatePayload): string => JSON.stringify({ memo
 
 const exchange = (at: number, user: string, assistant = 'Noted.'): Exchange => ({ id: `e${at}`, at, user, assistant });
 
+/** The history store, counting the requests each method gets (what OSS would bill). */
+class CountingStore implements ObjectStore {
+  readonly inner = new MemoryObjectStore();
+  readonly description = 'counting';
+  readonly requests: string[] = [];
+  list(prefix: string, limit: number): Promise<string[]> {
+    this.requests.push('LIST');
+    return this.inner.list(prefix, limit);
+  }
+  get(key: string): Promise<Buffer | undefined> {
+    this.requests.push('GET');
+    return this.inner.get(key);
+  }
+  put(key: string, body: Buffer, options?: { ifAbsent?: boolean }): Promise<boolean> {
+    this.requests.push('PUT');
+    return this.inner.put(key, body, options);
+  }
+  deleteMany(keys: readonly string[]): Promise<void> {
+    this.requests.push('DELETE');
+    return this.inner.deleteMany(keys);
+  }
+  /** The requests made while `run` ran. */
+  async during(run: () => Promise<unknown>): Promise<string[]> {
+    const from = this.requests.length;
+    await run();
+    return this.requests.slice(from);
+  }
+}
+
 function setup(respond: (payload: UpdatePayload) => string | Error = keepsQuestions, options: Partial<StoredMemoryOptions> = {}) {
-  const store = new MemoryObjectStore();
+  const store = new CountingStore();
   const llm = new UpdateLlm(respond);
   const log = captureLogger({ level: 'info' });
   const memory = createStoredMemory({ store, prefix: 'history/', llm, logger: log.logger, sleep: () => Promise.resolve(), ...options });
@@ -157,6 +187,47 @@ describe('createStoredMemory: learn', () => {
   });
 });
 
+describe('createStoredMemory: recall', () => {
+  it('reads the facts for a question with exactly one request, a GET, whether there are facts or not', async () => {
+    const { memory, store } = setup();
+    expect(await store.during(() => memory.recall('u1', 'hello'))).toEqual(['GET']);
+    await memory.remember('u1', 'Answer me in English');
+    await memory.learn('u1', [exchange(1, 'My name is Zhang San')]);
+    let facts: string[] = [];
+    expect(
+      await store.during(async () => {
+        facts = await memory.recall('u1', 'what is my name?');
+      }),
+    ).toEqual(['GET']);
+    expect(facts).toEqual(['Answer me in English', 'My name is Zhang San']);
+  });
+
+  it('sees each change at the next question: a learn, a remember, a forget', async () => {
+    const { memory } = setup();
+    await memory.learn('u1', [exchange(1, 'I work on the payments team')]);
+    expect(await memory.recall('u1', 'q')).toEqual(['I work on the payments team']);
+    await memory.remember('u1', 'Release on the 15th');
+    expect(await memory.recall('u1', 'q')).toEqual(['I work on the payments team', 'Release on the 15th']);
+    await memory.forget('u1', 1);
+    expect(await memory.recall('u1', 'q')).toEqual(['Release on the 15th']);
+    await memory.forget('u1', 'all');
+    expect(await memory.recall('u1', 'q')).toEqual([]);
+  });
+
+  it('lists, numbers and forgets from the versions, so a head left behind changes what a question sees and nothing else', async () => {
+    const { memory, store } = setup();
+    for (const fact of ['one', 'two']) await memory.remember('u1', fact);
+    // As if the last head write had failed: the head still shows the first fact only.
+    await store.inner.put(`${memoryFolder('history/', 'u1')}${HEAD_NAME}`, Buffer.from(JSON.stringify({ v: 1, seq: 1, items: ['one'], learnedUntil: 0 })));
+    expect(await memory.recall('u1', 'q')).toEqual(['one']);
+    expect(await memory.list('u1')).toEqual(['one', 'two']);
+    expect(await memory.forget('u1', 2)).toEqual(['two']);
+    await memory.remember('u1', 'three');
+    // The next commit brought the head up to date.
+    expect(await memory.recall('u1', 'q')).toEqual(['one', 'three']);
+  });
+});
+
 describe('createStoredMemory: remember, forget, list', () => {
   it('remembers a fact at once, without the LLM, once however often it is said', async () => {
     const { memory, llm } = setup();
@@ -211,7 +282,10 @@ describe(guarantee('No lost history'), () => {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => memory.learn('u1', [exchange(i + 1, `fact ${i + 1}`)])));
     expect(results.every((result) => result.calls === 1 && result.unchanged === undefined)).toBe(true);
     expect(llm.calls).toHaveLength(10);
-    expect([...(await memory.list('u1'))].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `fact ${i + 1}`).sort());
+    const all = Array.from({ length: 10 }, (_, i) => `fact ${i + 1}`).sort();
+    expect([...(await memory.list('u1'))].sort()).toEqual(all);
+    // A question afterwards sees all ten: no slower writer left the head behind the newest version.
+    expect([...(await memory.recall('u1', 'what do you know about me?'))].sort()).toEqual(all);
     expect(log.events().filter((line) => line.event === 'memory.learned').some((line) => Number(line.conflicts) > 0)).toBe(true);
     // Merged on conflict, never asked again.
     expect(await memory.learn('u1', Array.from({ length: 10 }, (_, i) => exchange(i + 1, `fact ${i + 1}`)))).toMatchObject({ calls: 0 });
