@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import axios, { isAxiosError, type AxiosInstance } from 'axios';
-import { openSpaceId, type DingTalkOpenApi, type OpenSpace } from '../dingtalk/openapi';
+import { openSpaceId, type DingTalkOpenApi, type MessageIds, type OpenSpace } from '../dingtalk/openapi';
 import { DingTalkApiError } from '../errors';
 import { systemClock, type Clock, type Logger } from '../ports';
 import { abortableSleep, raceSignal, type AbortableSleep } from './abortable-sleep';
@@ -254,7 +254,7 @@ export function createDingTalkOpenApi(options: DingTalkOpenApiOptions): DingTalk
             }
           : { imRobotOpenDeliverModel: { spaceType: 'IM_ROBOT' } }),
       };
-      await call({
+      return call({
         api,
         method: 'POST',
         body,
@@ -267,6 +267,8 @@ export function createDingTalkOpenApi(options: DingTalkOpenApiOptions): DingTalk
             const why = typeof failed.errorMsg === 'string' && failed.errorMsg !== '' ? `: ${clean(failed.errorMsg)}` : '';
             throw new DingTalkApiError('rejected', `DingTalk created the card but did not deliver it${why}`, { api, status: 200 });
           }
+          const result = isRecord(data.result) ? data.result : {};
+          return messageIds([result.processQueryKey, ...results.map((item) => (isRecord(item) ? item.carrierId : undefined))]);
         },
       });
     },
@@ -314,12 +316,15 @@ export function createDingTalkOpenApi(options: DingTalkOpenApiOptions): DingTalk
           { api },
         );
       }
-      await call({
+      return call({
         api,
         method: 'POST',
         body: robotMessageBody(robotCode, space, message.msgKey, msgParam),
         signal: callOptions?.signal,
-        read: (data) => checkBatchSend(api, data),
+        read: (data) => {
+          checkBatchSend(api, data);
+          return messageIds([data.processQueryKey]);
+        },
       });
     },
 
@@ -349,6 +354,15 @@ export function createDingTalkOpenApi(options: DingTalkOpenApiOptions): DingTalk
       }
     },
   };
+}
+
+/** Longest id of a sent message kept; DingTalk's are far shorter. */
+const MAX_MESSAGE_ID_LENGTH = 256;
+
+/** The usable ids among `values`: non-empty strings of bounded length, each once, at most four. */
+function messageIds(values: readonly unknown[]): MessageIds {
+  const ids = values.filter((value): value is string => typeof value === 'string' && value.trim() !== '' && value.length <= MAX_MESSAGE_ID_LENGTH);
+  return [...new Set(ids)].slice(0, 4);
 }
 
 /** The body of a robot send: `userIds` for a 1:1 chat, `openConversationId` for a group. */

@@ -79,6 +79,8 @@ export function createCardChannel(target: CardTarget, settings: CardSettings, de
   let finishing = false;
   let updates = 0;
   let reused = false;
+  /** What DingTalk answered for the cards created (their `carrierId`s). */
+  const ids: string[] = [];
 
   const card = (index: number): CardState => {
     let state = cards[index];
@@ -97,7 +99,7 @@ export function createCardChannel(target: CardTarget, settings: CardSettings, de
 
   const create = async (state: CardState, content: string): Promise<void> => {
     try {
-      await deps.openApi.createAndDeliverCard(
+      const delivered = await deps.openApi.createAndDeliverCard(
         {
           templateId: settings.templateId,
           outTrackId: state.outTrackId,
@@ -106,6 +108,7 @@ export function createCardChannel(target: CardTarget, settings: CardSettings, de
         },
         { signal },
       );
+      if (delivered !== undefined) ids.push(...delivered);
     } catch (error) {
       // A retry's create of a card its first run made is refused: the card is there, continue it.
       if (!(target.resumed && error instanceof DingTalkApiError && error.reason === 'rejected')) throw error;
@@ -182,6 +185,7 @@ export function createCardChannel(target: CardTarget, settings: CardSettings, de
 
   return {
     name: 'card',
+    messageIds: () => [...ids],
     async open(options: ChannelCallOptions) {
       signal = options.signal;
       try {

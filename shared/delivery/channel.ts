@@ -69,6 +69,12 @@ export interface DeliveryChannel {
   progress(textSoFar: string): void;
   /** Delivers the whole text, completing what `open` and `progress` started. Never throws. */
   finish(text: string, kind: DeliveryKind, options: ChannelCallOptions): Promise<DeliveryReport>;
+  /**
+   * The ids DingTalk answered for the messages this channel made so far (a card's `carrierId`, a robot
+   * send's `processQueryKey`), so that a later quote of the answer can be found. Absent or empty for the
+   * session webhook, whose answer names no message.
+   */
+  messageIds?(): readonly string[];
 }
 
 /** A report for `channel` that reached nothing, with the flags given. */

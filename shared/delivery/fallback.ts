@@ -40,6 +40,9 @@ export function fallbackChannel(channels: readonly DeliveryChannel[], onFallback
     progress(textSoFar: string) {
       if (opened === current) channels[current]?.progress(textSoFar);
     },
+    messageIds() {
+      return channels.flatMap((channel) => channel.messageIds?.() ?? []);
+    },
     async finish(text: string, kind: DeliveryKind, options: ChannelCallOptions): Promise<DeliveryReport> {
       const failures: DeliveryReport[] = [];
       while (current < channels.length) {

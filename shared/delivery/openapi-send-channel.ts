@@ -18,8 +18,11 @@ export interface OpenApiSendChannelDeps {
  */
 export function createOpenApiSendChannel(space: OpenSpace, asker: string | undefined, deps: OpenApiSendChannelDeps): DeliveryChannel {
   const heading = space.kind === 'group' && asker !== undefined ? `@${asker}\n\n` : '';
+  /** What DingTalk answered for the messages sent (their `processQueryKey`s). */
+  const ids: string[] = [];
   return {
     name: 'openapi',
+    messageIds: () => [...ids],
     async open() {
       return undefined;
     },
@@ -35,7 +38,8 @@ export function createOpenApiSendChannel(space: OpenSpace, asker: string | undef
         for (const part of parts) {
           if (sent > 0) await deps.sleep(partPause(parts.length - sent, options.remainingMs()), options.signal);
           const body = heading + part;
-          await deps.openApi.sendMessage(space, { msgKey: 'sampleMarkdown', msgParam: { title: markdownTitle(part), text: body } }, { signal: options.signal });
+          const delivered = await deps.openApi.sendMessage(space, { msgKey: 'sampleMarkdown', msgParam: { title: markdownTitle(part), text: body } }, { signal: options.signal });
+          if (delivered !== undefined) ids.push(...delivered);
           sent += 1;
         }
         return { channel: 'openapi', reached: 'all', retryable: false, expired: false, misconfigured: false, fields };

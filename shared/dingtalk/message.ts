@@ -11,7 +11,26 @@ export type Quote =
   | { kind: 'text'; text: string; msgId?: string }
   | { kind: 'picture'; downloadCode: string; msgId?: string }
   /** Only an id is known (a quoted card of the bot's own, or a kind the bot cannot read): look it up in history. */
-  | { kind: 'reference'; msgId: string; msgType?: string };
+  | QuoteReference;
+
+/**
+ * A quoted message known only by its id and what DingTalk says around it: enough to find one of the bot's own
+ * answers in the history (see `shared/core/reply/quoted-answer.ts`).
+ */
+export interface QuoteReference {
+  kind: 'reference';
+  msgId: string;
+  msgType?: string;
+  /** When DingTalk made the quoted message (`repliedMsg.createdAt`, epoch ms). */
+  createdAt?: number;
+  /**
+   * Whether the robot sent the quoted message: `repliedMsg.senderId` compared with the callback's
+   * `chatbotUserId`; absent when either is missing.
+   */
+  fromRobot?: boolean;
+  /** DingTalk's `originalProcessQueryKey`: the key its send or card delivery answered for the quoted message. */
+  processQueryKey?: string;
+}
 
 /**
  * What the bot can do with a message's content.
@@ -246,22 +265,95 @@ function recognitionOf(content: Json | undefined, label: string): string | undef
   return recognition !== undefined && recognition.trim() !== '' ? recognition : undefined;
 }
 
+/** Most nodes of a quoted card's element tree that are read, and how deep: a bound on a forged body. */
+const MAX_CARD_NODES = MAX_RICH_TEXT_ELEMENTS;
+const MAX_CARD_DEPTH = 16;
+
 /**
- * The message a `repliedMsg` quotes: its text, or its picture, or only its id (a card, a file, a kind the
- * bot cannot read, or no content). Undefined when it carries neither content nor an id.
+ * The visible text of a quoted card's `cardContent` element tree (`{elementType, value, children}`): the
+ * `value` of its `TEXT` nodes in order, one per line. Reported as DingTalk's shape by peers (soimy
+ * openclaw-channel-dingtalk#598, QwenLM/qwen-code#9536); the tree is undocumented, so anything else in it is
+ * skipped rather than refused, and the walk stops after {@link MAX_CARD_NODES} nodes.
  */
-function parseRepliedMessage(replied: Json, label: string, fallbackMsgId: string | undefined): Quote | undefined {
+function cardText(tree: unknown): string | undefined {
+  const texts: string[] = [];
+  let visited = 0;
+  const walk = (node: unknown, depth: number): void => {
+    if (depth > MAX_CARD_DEPTH || visited >= MAX_CARD_NODES) return;
+    if (Array.isArray(node)) {
+      for (const child of node) walk(child, depth + 1);
+      return;
+    }
+    if (!isObject(node)) return;
+    visited += 1;
+    if (node.elementType === 'TEXT' && typeof node.value === 'string' && node.value.trim() !== '') texts.push(node.value);
+    walk(node.children, depth + 1);
+  };
+  walk(tree, 0);
+  return texts.length > 0 ? texts.join('\n') : undefined;
+}
+
+/** A non-blank string field of a quoted message's content, undefined otherwise (these shapes vary; odd ones are skipped). */
+function quotedString(content: Json, field: string): string | undefined {
+  const value = content[field];
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+/** What the callback says around a quote: what a reference to the quoted message carries besides its id. */
+interface QuoteSurroundings {
+  /** `originalMsgId`: the quoted message's id when `repliedMsg` has none. */
+  originalMsgId?: string;
+  /** `originalProcessQueryKey`. */
+  processQueryKey?: string;
+  /** The callback's `chatbotUserId`, to tell whether the robot sent the quoted message. */
+  chatbotUserId?: string;
+}
+
+/** A quoted message's `createdAt`: epoch ms (a numeric string too); undefined when absent. */
+function quotedTime(replied: Json, label: string): number | undefined {
+  const value = replied.createdAt;
+  if (value === undefined || value === null) return undefined;
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
+    throw new InvalidMessageError(`"${label}.createdAt" must be a time in epoch milliseconds`);
+  }
+  return number;
+}
+
+/**
+ * The message a `repliedMsg` quotes: its text, or its picture, or only its id (a card whose text DingTalk
+ * left out, a file, a kind the bot cannot read, or no content). Undefined when it carries neither content
+ * nor an id. A quoted text's body is `content.text` or `content.content`, a markdown's `content.text`, a
+ * card's the `TEXT` nodes of `content.cardContent` (else `content.text`): peers report all of these shapes.
+ */
+function parseRepliedMessage(replied: Json, label: string, around: QuoteSurroundings): Quote | undefined {
   const msgType = optionalString(replied, 'msgType', `${label}.msgType`);
-  const msgId = optionalString(replied, 'msgId', `${label}.msgId`) ?? fallbackMsgId;
+  const msgId = optionalString(replied, 'msgId', `${label}.msgId`) ?? around.originalMsgId;
+  const senderId = optionalString(replied, 'senderId', `${label}.senderId`);
+  const createdAt = quotedTime(replied, label);
   const id = msgId !== undefined ? { msgId } : {};
-  const reference = (): Quote | undefined => (msgId === undefined ? undefined : { kind: 'reference', msgId, ...(msgType !== undefined ? { msgType } : {}) });
+  const reference = (): Quote | undefined =>
+    msgId === undefined
+      ? undefined
+      : {
+          kind: 'reference',
+          msgId,
+          ...(msgType !== undefined ? { msgType } : {}),
+          ...(createdAt !== undefined ? { createdAt } : {}),
+          ...(senderId !== undefined && around.chatbotUserId !== undefined ? { fromRobot: senderId === around.chatbotUserId } : {}),
+          ...(around.processQueryKey !== undefined ? { processQueryKey: around.processQueryKey } : {}),
+        };
   const contentLabel = `${label}.content`;
   const content = optionalObject(replied.content, contentLabel);
   if (content === undefined) return reference();
   if (msgType === 'text' || msgType === undefined) {
-    const text = optionalText(content, 'text', `${contentLabel}.text`);
+    const text = optionalText(content, 'text', `${contentLabel}.text`) ?? quotedString(content, 'content');
     if (text !== undefined && text.trim() !== '') return { kind: 'text', text, ...id };
     if (msgType === 'text') return reference();
+  }
+  if (msgType === 'markdown' || msgType === 'interactiveCard') {
+    const text = (msgType === 'interactiveCard' ? cardText(content.cardContent) : undefined) ?? quotedString(content, 'text');
+    return text !== undefined ? { kind: 'text', text, ...id } : reference();
   }
   if (msgType === 'picture') {
     const downloadCode = optionalDownloadCode(content, contentLabel);
@@ -289,13 +381,15 @@ function parseRepliedMessage(replied: Json, label: string, fallbackMsgId: string
 function parseQuote(body: Json, holder: Json, holderLabel: string): Quote | undefined {
   const isReply = optionalBoolean(holder, 'isReplyMsg', `${holderLabel}.isReplyMsg`);
   const originalMsgId = optionalString(body, 'originalMsgId');
+  const processQueryKey = optionalString(body, 'originalProcessQueryKey');
   if (isReply !== false) {
     const replied = optionalObject(holder.repliedMsg, `${holderLabel}.repliedMsg`);
     if (replied !== undefined) {
-      const quote = parseRepliedMessage(replied, `${holderLabel}.repliedMsg`, originalMsgId);
+      const around: QuoteSurroundings = { originalMsgId, processQueryKey, chatbotUserId: optionalString(body, 'chatbotUserId') };
+      const quote = parseRepliedMessage(replied, `${holderLabel}.repliedMsg`, around);
       if (quote !== undefined) return quote;
     } else if (isReply === true && originalMsgId !== undefined) {
-      return { kind: 'reference', msgId: originalMsgId };
+      return { kind: 'reference', msgId: originalMsgId, ...(processQueryKey !== undefined ? { processQueryKey } : {}) };
     }
   }
   const legacy = optionalObject(body.quoteMessage, 'quoteMessage');

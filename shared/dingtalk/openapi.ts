@@ -50,6 +50,13 @@ export interface RobotMessage {
   msgParam: Readonly<Record<string, string>>;
 }
 
+/**
+ * The ids DingTalk answered for a message it made: a card delivery's `deliverResults[].carrierId` (and a
+ * `processQueryKey` if it sends one), a robot send's `processQueryKey`. A later quote of that message may
+ * carry one as `originalProcessQueryKey`. Empty when DingTalk answered none.
+ */
+export type MessageIds = readonly string[];
+
 /** Options every call takes. */
 export interface OpenApiCallOptions {
   /** The run's deadline: aborts the request and any wait before a retry. */
@@ -64,13 +71,13 @@ export interface DingTalkOpenApi {
   /** The app's Client ID, which is also the robot's `robotCode`. */
   readonly robotCode: string;
   /** Creates the card and delivers it to the space. A second call with the same `outTrackId` is refused by DingTalk. */
-  createAndDeliverCard(request: CreateCardRequest, options?: OpenApiCallOptions): Promise<void>;
+  createAndDeliverCard(request: CreateCardRequest, options?: OpenApiCallOptions): Promise<MessageIds | void>;
   /** Updates card variables other than the streamed one (`PUT /v1.0/card/instances`, `updateCardDataByKey`). */
   updateCard(outTrackId: string, cardData: Readonly<Record<string, string>>, options?: OpenApiCallOptions): Promise<void>;
   /** Replaces the streamed markdown of a card. */
   streamCard(request: StreamCardRequest, options?: OpenApiCallOptions): Promise<void>;
   /** Sends a robot message to a space: `oToMessages/batchSend` for 1:1, `groupMessages/send` for a group. */
-  sendMessage(space: OpenSpace, message: RobotMessage, options?: OpenApiCallOptions): Promise<void>;
+  sendMessage(space: OpenSpace, message: RobotMessage, options?: OpenApiCallOptions): Promise<MessageIds | void>;
   /** A temporary download URL for a file the robot received (`messageFiles/download`). */
   fileDownloadUrl(downloadCode: string, options?: OpenApiCallOptions): Promise<string>;
   /** Fetches a token now (doctor): proves the Client ID and Secret. */

@@ -1,6 +1,6 @@
 import { describeError } from '../errors';
 import type { Logger, ObjectStore } from '../ports';
-import type { ClaimOptions, ClaimResult, Exchange, HistoryKey, HistoryStore, PictureNote, SaveOptions } from './exchange';
+import { MAX_REPLY_ID_LENGTH, MAX_REPLY_IDS, type ClaimOptions, type ClaimResult, type Exchange, type HistoryKey, type HistoryStore, type PictureNote, type SaveOptions } from './exchange';
 import { exchangeName, historyFolder } from './keys';
 
 /** Keys deleted per request when clearing (OSS DeleteMultipleObjects takes at most 1000). */
@@ -52,11 +52,22 @@ function pictureNotes(value: unknown): PictureNote[] | undefined {
   return notes.length > 0 ? notes.map((note) => ({ mediaType: note.mediaType, bytes: note.bytes })) : undefined;
 }
 
+/** The reply ids of a stored exchange that are well formed, at most {@link MAX_REPLY_IDS}. */
+function replyIds(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const ids = value.filter((id): id is string => typeof id === 'string' && id !== '' && id.length <= MAX_REPLY_ID_LENGTH).slice(0, MAX_REPLY_IDS);
+  return ids.length > 0 ? ids : undefined;
+}
+
 /** Only the fields of an exchange, whatever else a stored record carries. */
 const exchangeOf = (value: Exchange): Exchange => {
   const pictures = pictureNotes(value.pictures);
+  const ids = replyIds(value.replyIds);
   const exchange: Exchange = { id: value.id, at: value.at, user: value.user, assistant: value.assistant };
-  return pictures !== undefined ? { ...exchange, pictures } : exchange;
+  if (pictures !== undefined) exchange.pictures = pictures;
+  if (typeof value.answeredAt === 'number' && Number.isFinite(value.answeredAt)) exchange.answeredAt = value.answeredAt;
+  if (ids !== undefined) exchange.replyIds = ids;
+  return exchange;
 };
 
 function decode(body: Buffer): StoredObject | undefined {

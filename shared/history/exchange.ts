@@ -11,7 +11,25 @@ export interface Exchange {
    * newest exchange with pictures; see `shared/history/pictures.ts`).
    */
   pictures?: PictureNote[];
+  /**
+   * When the answer was handed to DingTalk (epoch ms, this function's clock): just before its delivery, or
+   * after it for an answer delivered by a later retry. With `at` it brackets the time DingTalk gives a
+   * quoted answer of the bot's (`shared/core/reply/quoted-answer.ts`). Absent on exchanges saved before it.
+   */
+  answeredAt?: number;
+  /**
+   * Ids DingTalk returned for the answer's messages (a card's `carrierId`, a robot send's `processQueryKey`)
+   * as far as they were known when it was saved; a quote of the answer may name one (`originalProcessQueryKey`).
+   * At most {@link MAX_REPLY_IDS}; none for the session webhook, which answers no id.
+   */
+  replyIds?: string[];
 }
+
+/** Most ids an exchange keeps of its answer's messages. */
+export const MAX_REPLY_IDS = 8;
+
+/** Longest id kept (DingTalk's are well under 100 characters). */
+export const MAX_REPLY_ID_LENGTH = 256;
 
 /** What history records of a picture: its type and size, never its bytes. */
 export interface PictureNote {

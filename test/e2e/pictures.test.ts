@@ -162,6 +162,23 @@ describe('quotes and files', () => {
     expect(asked).toContain('这是什么意思？');
   });
 
+  it('finds a quoted answer of the bot\'s own in the history, where DingTalk gives only its id, sender and time', async () => {
+    openai.queue({ text: 'The window is Friday 22:00, 10% canary.' });
+    await ask(message('more/text-reply-quote', { text: { content: 'When is the deploy window?' } }));
+    const deliveredAt = sink.messages.at(-1)?.receivedAt ?? Date.now();
+    openai.queue({ text: 'It means a tenth of the traffic first.' });
+    const body = message('more/text-reply-quote', {});
+    body.text = {
+      content: '10% 是什么意思？',
+      isReplyMsg: true,
+      repliedMsg: { msgType: 'interactiveCard', msgId: 'msgBotAnswer0000000000000==', senderId: body.chatbotUserId, createdAt: deliveredAt },
+    };
+    await ask(body);
+    expect(lastRequest().messages.at(-1)?.content).toBe(
+      '[引用 / Quoted message: your earlier answer]\n> The window is Friday 22:00, 10% canary.\n\n10% 是什么意思？',
+    );
+  });
+
   it('puts a text file into the prompt fenced, with its name', async () => {
     dingtalk.addFile('downloadCodeExample333333333333', Buffer.from('ERROR 1\nERROR 2\n'), 'text/plain');
     openai.queue({ text: 'Two errors.' });

@@ -28,6 +28,7 @@ import { channelForRun, deliverNotice, deliverText } from './deliver';
 import type { PromptPicture } from '../prompt';
 import { generate, promptPictures } from './generate';
 import { readInput, type ChatContent, type Question } from './inputs';
+import { deliveryRecord } from './quoted-answer';
 import { learnFrom, leavingWindow, recallMemory } from './memory-step';
 import { conversationChoices } from './steering';
 import { admit } from './limits';
@@ -180,7 +181,7 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
       const { channel, refused } = await openChannel(run, true);
       if (refused !== undefined) return refused;
       const outcome = await deliverAnswer(run, channel, claimed.exchange, claimed.context, true);
-      if (outcome === 'answered') await save(run, claimed.exchange, claimed.context);
+      if (outcome === 'answered') await save(run, { ...claimed.exchange, ...deliveryRecord(deps.clock.now(), channel, claimed.exchange) }, claimed.context);
       return outcome;
     }
     case 'claimed':
@@ -196,7 +197,7 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
   // Pictures and files download, and the memory is read, while the card already shows that the bot is thinking.
   const memory = recallMemory(run, typed ?? (content.kind === 'text' ? content.text : ''));
   const conversation = conversationChoices(run);
-  const [context, input] = await Promise.all([recent, run.report.timed('input', () => readInput(run, content, typed))]);
+  const [context, input] = await Promise.all([recent, run.report.timed('input', () => readInput(run, content, typed, { loaded: recent, exclude: exchangeId }))]);
   if (!input.ok) {
     run.report.set({ inputRefused: input.reason });
     return giveUp(run, channel, exchangeId, input.message, 'input_refused', admission.refund);
@@ -221,6 +222,8 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
 
   const exchange: Exchange = { id: exchangeId, at: task.createdAt, user: question.text, assistant: text };
   if (question.pictures.length > 0) exchange.pictures = question.pictures.map((picture) => ({ mediaType: picture.mediaType, bytes: picture.bytes.length }));
+  // When and under which ids the answer goes out, so that a quote of it can be found (quoted-answer.ts).
+  Object.assign(exchange, deliveryRecord(deps.clock.now(), channel));
   const [saved] = await Promise.all([save(run, exchange, context), keepPictures(run, exchangeId, question)]);
   run.report.set({ saved, answeredAfterMs: deps.clock.now() - task.receivedAt });
   if (run.log.debugEnabled) run.report.set({ question: question.text, answer: text });

@@ -3,6 +3,7 @@ import type { MessageContent, MessagePart, Quote } from '../../dingtalk/message'
 import type { StoredPicture } from '../../history/pictures';
 import { pictureMediaType } from '../../media/media-type';
 import { INPUT_MESSAGES, tooLargeMessage, unsupportedFileMessage } from './input-messages';
+import { findQuotedAnswer, shortenedAnswer, type EarlierExchanges } from './quoted-answer';
 import type { ReplyRun } from './run';
 
 /** Bytes of pictures one message may bring (all its pictures together): DingTalk's own limit for a picture. */
@@ -117,17 +118,27 @@ function fenceFor(text: string): string {
   return fence;
 }
 
-/** The text of a quote put in front of the question, and its picture if it has one. */
-async function quoteText(quote: Quote | undefined, fetcher: Fetcher, pictures: StoredPicture[]): Promise<string> {
+/** `text` as quoted lines under `heading`. */
+const quoted = (heading: string, text: string): string => `${heading}\n${text.split('\n').map((line) => `> ${line}`).join('\n')}\n\n`;
+
+/**
+ * The text of a quote put in front of the question, and its picture if it has one. A quote known only by
+ * its id is looked up among the bot's answers in `earlier` (see quoted-answer.ts); not found, the model is
+ * told the quoted text is not available.
+ */
+async function quoteText(run: ReplyRun, quote: Quote | undefined, fetcher: Fetcher, pictures: StoredPicture[], earlier: EarlierExchanges | undefined): Promise<string> {
   if (quote === undefined) return '';
   switch (quote.kind) {
     case 'text':
-      return `[引用 / Quoted message]\n${quote.text.split('\n').map((line) => `> ${line}`).join('\n')}\n\n`;
+      return quoted('[引用 / Quoted message]', quote.text);
     case 'picture':
       pictures.push(await fetcher.picture(quote.downloadCode));
       return `[引用 / Quoted message: picture ${pictures.length}]\n\n`;
-    case 'reference':
+    case 'reference': {
+      const found = await findQuotedAnswer(run, quote, earlier);
+      if (found !== undefined) return quoted('[引用 / Quoted message: your earlier answer]', shortenedAnswer(found.exchange.assistant));
       return '[The user is replying to an earlier message whose text is not available here.]\n\n';
+    }
   }
 }
 
@@ -146,15 +157,22 @@ async function partsText(parts: readonly MessagePart[], fetcher: Fetcher, pictur
 }
 
 /** The question for `content`; throws `InputRefusal` for what cannot be read. */
-async function questionFor(run: ReplyRun, content: ChatContent, typed: string | undefined, fetcher: Fetcher, pictures: StoredPicture[]): Promise<InputResult> {
+async function questionFor(
+  run: ReplyRun,
+  content: ChatContent,
+  typed: string | undefined,
+  fetcher: Fetcher,
+  pictures: StoredPicture[],
+  earlier: EarlierExchanges | undefined,
+): Promise<InputResult> {
   switch (content.kind) {
     case 'text': {
-      const quoted = await quoteText(content.quote, fetcher, pictures);
-      return { ok: true, question: { text: quoted + (typed ?? content.text), pictures } };
+      const quote = await quoteText(run, content.quote, fetcher, pictures, earlier);
+      return { ok: true, question: { text: quote + (typed ?? content.text), pictures } };
     }
     case 'parts': {
-      const quoted = await quoteText(content.quote, fetcher, pictures);
-      return { ok: true, question: { text: quoted + (await partsText(content.parts, fetcher, pictures)), pictures } };
+      const quote = await quoteText(run, content.quote, fetcher, pictures, earlier);
+      return { ok: true, question: { text: quote + (await partsText(content.parts, fetcher, pictures)), pictures } };
     }
     case 'file': {
       if (!TEXT_FILE_EXTENSIONS.includes(extensionOf(content.fileName))) {
@@ -176,13 +194,14 @@ async function questionFor(run: ReplyRun, content: ChatContent, typed: string | 
  * or its picture), pictures downloaded through DingTalk's OpenAPI (at most {@link MAX_PICTURE_BYTES} in all,
  * their type from their bytes), a text file fenced with its name (cut to {@link MAX_FILE_PROMPT_BYTES} with
  * a note). Anything that cannot be read ends in one short message saying why. `typed` is a text message's
- * question as the command parser left it.
+ * question as the command parser left it; `earlier`, the history a quote of the bot's own answer is looked
+ * up in (awaited only for such a quote).
  */
-export async function readInput(run: ReplyRun, content: ChatContent, typed?: string): Promise<InputResult> {
+export async function readInput(run: ReplyRun, content: ChatContent, typed?: string, earlier?: EarlierExchanges): Promise<InputResult> {
   const fetcher = new Fetcher(run);
   const pictures: StoredPicture[] = [];
   try {
-    return await questionFor(run, content, typed, fetcher, pictures);
+    return await questionFor(run, content, typed, fetcher, pictures, earlier);
   } catch (error) {
     if (error instanceof InputRefusal) return { ok: false, message: error.userMessage, reason: error.reason };
     throw error;

@@ -364,6 +364,11 @@ describe('parseReplyTask', () => {
     ['a reference without a msgId', { kind: 'text', text: 'x', quote: { kind: 'reference' } }, '"content.quote.msgId"'],
     ['a reference with a numeric msgType', { kind: 'text', text: 'x', quote: { kind: 'reference', msgId: 'm', msgType: 1 } }, '"content.quote.msgType"'],
     ['a quoted picture without a code', { kind: 'text', text: 'x', quote: { kind: 'picture' } }, '"content.quote.downloadCode"'],
+    ['a reference dated by a string', { kind: 'text', text: 'x', quote: { kind: 'reference', msgId: 'm', createdAt: '1' } }, '"content.quote.createdAt"'],
+    ['a reference dated before 1970', { kind: 'text', text: 'x', quote: { kind: 'reference', msgId: 'm', createdAt: -1 } }, '"content.quote.createdAt"'],
+    ['a reference whose fromRobot is not a flag', { kind: 'text', text: 'x', quote: { kind: 'reference', msgId: 'm', fromRobot: 'yes' } }, '"content.quote.fromRobot"'],
+    ['an empty processQueryKey', { kind: 'text', text: 'x', quote: { kind: 'reference', msgId: 'm', processQueryKey: '' } }, '"content.quote.processQueryKey"'],
+    ['a processQueryKey over the bound', { kind: 'text', text: 'x', quote: { kind: 'reference', msgId: 'm', processQueryKey: 'k'.repeat(2000) } }, '"content.quote.processQueryKey"'],
     ['parts that are not a list', { kind: 'parts', parts: { kind: 'picture', downloadCode: 'p' } }, '"content.parts"'],
     ['parts without a picture', { kind: 'parts', parts: [{ kind: 'text', text: 'x' }] }, '"content.parts"'],
     ['a part of a kind it does not know', { kind: 'parts', parts: [{ kind: 'video', downloadCode: 'p' }] }, '"content.parts[0].kind"'],
@@ -384,6 +389,20 @@ describe('parseReplyTask', () => {
     ['parts text over the bound', { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'p' }, { kind: 'text', text: '\u0001'.repeat(MAX_TASK_TEXT_BYTES / 6 + 1) }] }, 'bytes'],
   ])('refuses content with %s, naming it', (_what, content, named) => {
     expect(invalid(encodedWith((raw) => (raw.content = content))).message).toContain(named);
+  });
+
+  it('carries what finds a quoted answer of the robot: the quoted message\'s time, sender and processQueryKey', () => {
+    const task = taskOf('more/text-reply-quote', (sample) => {
+      sample.originalProcessQueryKey = 'carrier-abc';
+      sample.text = {
+        content: '展开说说',
+        isReplyMsg: true,
+        repliedMsg: { msgType: 'interactiveCard', msgId: 'card1', senderId: sample.chatbotUserId, createdAt: 1731999000500 },
+      };
+    });
+    const quote = { kind: 'reference', msgId: 'card1', msgType: 'interactiveCard', createdAt: 1731999000500, fromRobot: true, processQueryKey: 'carrier-abc' };
+    expect(task.content).toEqual({ kind: 'text', text: '展开说说', quote });
+    expect(parseReplyTask(encodeReplyTask(task))).toEqual(task);
   });
 
   it('accepts text and quote exactly at the bound together', () => {

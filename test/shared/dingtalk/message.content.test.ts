@@ -228,6 +228,67 @@ describe('parseIncomingMessage on quoted messages', () => {
     expect(contentOf('more/text-reply-quote', quoting({ msgType: 'interactiveCard' }))).toEqual({ kind: 'text', text: '这是什么意思？' });
   });
 
+  it('keeps what finds a quoted answer of the robot: its time, that the robot sent it, and originalProcessQueryKey', () => {
+    const robot = dingtalkSample('more/text-reply-quote').chatbotUserId;
+    const replied = { msgType: 'interactiveCard', msgId: 'card1', senderId: robot, createdAt: 1731999000500 };
+    expect(contentOf('more/text-reply-quote', { ...quoting(replied), originalProcessQueryKey: 'carrier-abc' })).toEqual({
+      kind: 'text',
+      text: '这是什么意思？',
+      quote: { kind: 'reference', msgId: 'card1', msgType: 'interactiveCard', createdAt: 1731999000500, fromRobot: true, processQueryKey: 'carrier-abc' },
+    });
+  });
+
+  it('says the robot did not send a quoted message from someone else, and leaves it unsaid when the callback has no chatbotUserId', () => {
+    const replied = { msgType: 'file', msgId: 'f1', senderId: 'someone-else', createdAt: '1731999000500' };
+    expect(contentOf('more/text-reply-quote', quoting(replied))).toMatchObject({ quote: { fromRobot: false, createdAt: 1731999000500 } });
+    const body = { ...dingtalkSample('more/text-reply-quote'), ...quoting(replied) };
+    delete body.chatbotUserId;
+    expect(parseIncomingMessage(body).content).toMatchObject({ quote: { kind: 'reference', msgId: 'f1' } });
+    expect((parseIncomingMessage(body).content as { quote: object }).quote).not.toHaveProperty('fromRobot');
+  });
+
+  it('carries originalProcessQueryKey with originalMsgId when isReplyMsg is set without repliedMsg', () => {
+    const content = contentOf('text-1to1', { text: { content: '?', isReplyMsg: true }, originalMsgId: 'orig3', originalProcessQueryKey: 'pqk' });
+    expect(content).toEqual({ kind: 'text', text: '?', quote: { kind: 'reference', msgId: 'orig3', processQueryKey: 'pqk' } });
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a text in content.content', { msgType: 'text', msgId: 'm6', content: { content: '真实报文里的正文' } }, '真实报文里的正文'],
+    ['a markdown answer of the bot', { msgType: 'markdown', msgId: 'm7', content: { text: '# 标题\n正文' } }, '# 标题\n正文'],
+    [
+      'a card with the TEXT nodes of its element tree',
+      {
+        msgType: 'interactiveCard',
+        msgId: 'm8',
+        content: { cardContent: [{ elementType: 'LIST', children: [{ elementType: 'RICHTEXT', children: [{ elementType: 'TEXT', value: '第一行' }, { elementType: 'TEXT', value: '第二行' }] }] }] },
+      },
+      '第一行\n第二行',
+    ],
+    ['a card with a flat text', { msgType: 'interactiveCard', msgId: 'm9', content: { text: '扁平卡片文本' } }, '扁平卡片文本'],
+  ])('reads %s as a quoted text', (_what, replied, text) => {
+    expect(contentOf('more/text-reply-quote', quoting(replied))).toMatchObject({ quote: { kind: 'text', text, msgId: replied.msgId } });
+  });
+
+  it('keeps only the id of a quoted card whose element tree has no text, skipping what it does not understand', () => {
+    const replied = { msgType: 'interactiveCard', msgId: 'c2', content: { cardContent: [7, 'x', { elementType: 'IMAGE', value: 'pic' }, { elementType: 'TEXT', value: 5 }] } };
+    expect(contentOf('more/text-reply-quote', quoting(replied))).toMatchObject({ quote: { kind: 'reference', msgId: 'c2' } });
+  });
+
+  it('reads a bounded part of a deep or wide card tree', () => {
+    let deep: Record<string, unknown> = { elementType: 'TEXT', value: 'too deep' };
+    for (let level = 0; level < 40; level += 1) deep = { elementType: 'LIST', children: [deep] };
+    const wide = Array.from({ length: 5000 }, (_, n) => ({ elementType: 'TEXT', value: `t${n}` }));
+    expect(contentOf('more/text-reply-quote', quoting({ msgType: 'interactiveCard', msgId: 'c3', content: { cardContent: [deep] } }))).toMatchObject({
+      quote: { kind: 'reference', msgId: 'c3' },
+    });
+    const quote = (contentOf('more/text-reply-quote', quoting({ msgType: 'interactiveCard', msgId: 'c4', content: { cardContent: wide } })) as { quote: { text: string } }).quote;
+    expect(quote.text.split('\n')).toHaveLength(1000);
+  });
+
+  it('refuses a quoted message whose createdAt is not a time, naming it', () => {
+    expect(refusal('more/text-reply-quote', quoting({ msgType: 'interactiveCard', msgId: 'c5', createdAt: 'yesterday' }))).toContain('"text.repliedMsg.createdAt"');
+  });
+
   it('ignores repliedMsg when isReplyMsg is false', () => {
     const content = contentOf('more/text-reply-quote', quoting({ msgType: 'text', msgId: 'm', content: { text: 'x' } }, { isReplyMsg: false }));
     expect(content).toEqual({ kind: 'text', text: '这是什么意思？' });

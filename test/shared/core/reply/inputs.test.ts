@@ -122,6 +122,24 @@ describe('readInput: quotes', () => {
   });
 });
 
+describe('readInput: quotes of the bot\'s own answers', () => {
+  const answer = { id: 'e1', at: 1_000_000, user: 'Q', assistant: 'first line\nsecond line', answeredAt: 1_004_000, replyIds: ['carrier-1'] };
+
+  it('puts the answer found in the loaded history in front of the question, each line marked as a quote', async () => {
+    const { newRun } = setup();
+    const quote = { kind: 'reference', msgId: 'msgCard==', msgType: 'interactiveCard', processQueryKey: 'carrier-1' } as const;
+    const asked = question(await readInput(newRun(), { kind: 'text', text: 'why?', quote }, undefined, { loaded: Promise.resolve([answer]), exclude: 'self' }));
+    expect(asked.text).toBe('[引用 / Quoted message: your earlier answer]\n> first line\n> second line\n\nwhy?');
+  });
+
+  it('never waits for the history when the quote carries its own text', async () => {
+    const { newRun } = setup();
+    const never = new Promise<never>(() => undefined);
+    const asked = question(await readInput(newRun(), { kind: 'text', text: 'why?', quote: { kind: 'text', text: 'hi' } }, undefined, { loaded: never, exclude: 'self' }));
+    expect(asked.text).toBe('[引用 / Quoted message]\n> hi\n\nwhy?');
+  });
+});
+
 describe('readInput: pictures', () => {
   it('keeps text and pictures in order, each picture a numbered marker, numbers following a quoted picture', async () => {
     const { newRun, shelf } = setup();
