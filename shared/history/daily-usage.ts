@@ -74,6 +74,14 @@ export class DailyUsage {
     if (markers.length > 0) await this.store.deleteMany(markers);
   }
 
+  /**
+   * The questions counted on `day` so far (answered or in flight), at most `limit`, for `\usage`'s
+   * "used/limit": one list of at most `limit + 1` keys, nothing written. Throws `StorageError`.
+   */
+  async used(userId: string, day: string, limit: number): Promise<number> {
+    return Math.min(limit, (await this.store.list(this.folder(userId, day), limit + 1)).length);
+  }
+
   private folder(userId: string, day: string): string {
     return `${normalizePrefix(this.prefix)}usage/${safeSegment(userId)}/${day}/`;
   }

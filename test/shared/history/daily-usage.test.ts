@@ -28,6 +28,17 @@ describe('DailyUsage', () => {
     expect(await usage.admit('u', '2026-11-21', 2, 'm2', 1)).toEqual({ admitted: false, used: 2 });
   });
 
+  it('tells how many questions a day has counted without counting one, at most the limit', async () => {
+    const store = new MemoryObjectStore();
+    const usage = new DailyUsage(store, 'history/');
+    expect(await usage.used('u', '2026-11-21', 2)).toBe(0);
+    await usage.admit('u', '2026-11-21', 1, 'm1', 2);
+    await usage.admit('u', '2026-11-21', 2, 'm2', 2);
+    expect(await usage.used('u', '2026-11-21', 2)).toBe(2);
+    expect(await usage.used('u', '2026-11-21', 1)).toBe(1);
+    expect(store.objects.size).toBe(2);
+  });
+
   it('keeps days apart', async () => {
     const usage = new DailyUsage(new MemoryObjectStore(), 'history/');
     expect((await usage.admit('u', '2026-11-21', 1, 'm1', 1)).admitted).toBe(true);
