@@ -1,4 +1,5 @@
-// Runs one laptop tool (`npm start`, `npm run chat`, `npm run doctor`, `npm run connect`, `npm run predeploy-check`):
+// Runs one laptop tool (`npm start`, `npm run chat`, `npm run doctor`, `npm run connect`, `npm run admin`,
+// `npm run predeploy-check`):
 // rebuilds what is missing or stale first, then loads dist/local/<tool>.js. The tools read their
 // settings from the shell, then .env.local, then .env (local/env-file.ts); the deploy check reads only
 // .env, as `s deploy` does. "Stale" means a source under shared/, functions/ or
@@ -43,12 +44,12 @@ function built(file) {
 /**
  * The build targets (see scripts/build.mjs) whose bundle is older than its sources. The function
  * bundles count only for tools that run them; the deploy check (a pre-deploy action of s.yaml, before
- * s.yaml's own build action) needs only its own file.
+ * s.yaml's own build action) and the admin command line (it reads the store only) need only their own file.
  */
 export function staleTargets(tool) {
   const common = newest(['shared', 'package.json', 'scripts/build.mjs']);
   const targets = [];
-  for (const name of tool === 'deploy-check' ? [] : ['conversation', 'reply']) {
+  for (const name of tool === 'deploy-check' || tool === 'admin' ? [] : ['conversation', 'reply']) {
     if (built(`${name}/index.js`) < Math.max(common, newest([`functions/${name}`]))) targets.push(name);
   }
   const tools = Math.min(...TOOLS.map((tool) => built(`local/${tool}.js`)));

@@ -165,8 +165,8 @@ async function bundleBeside(name, file, source, when) {
   console.log(`dist/${name}/${file} ${(bytes / 1024).toFixed(1)} KB (${when})`);
 }
 
-/** Entry points of the laptop tools under local/ (npm start, npm run chat, npm run doctor, npm run predeploy-check, npm run connect). */
-export const LOCAL_TOOLS = ['start', 'chat', 'doctor', 'deploy-check', 'connect'];
+/** Entry points of the laptop tools under local/ (npm start, npm run chat, npm run doctor, npm run predeploy-check, npm run connect, npm run admin). */
+export const LOCAL_TOOLS = ['start', 'chat', 'doctor', 'deploy-check', 'connect', 'admin'];
 
 /**
  * Bundles the local tools to dist/local/<tool>.js. They are never deployed: not minified (readable
