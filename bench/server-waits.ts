@@ -1,6 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from './clock';
 
 /** Node's built-in HTTP server channels (stable in Node 20): one message when a request's headers are in, one when its response is flushed. */
 const REQUEST_START = 'http.server.request.start';
@@ -11,7 +11,7 @@ interface ServerMessage {
   socket: { localPort?: number };
 }
 
-/** One request served by a recorded fake: when it arrived (this process's clock) and how long it took. */
+/** One request served by a recorded fake: when it arrived ({@link monotonicMs}, shared by the bench's processes) and how long it took. */
 export interface Wait {
   start: number;
   ms: number;
@@ -28,13 +28,13 @@ export class ServerWaits {
   private readonly waits = new Map<number, Wait[]>();
   private readonly onStart = (message: unknown): void => {
     const { request, socket } = message as ServerMessage;
-    if (socket.localPort !== undefined && this.waits.has(socket.localPort)) this.started.set(request, performance.now());
+    if (socket.localPort !== undefined && this.waits.has(socket.localPort)) this.started.set(request, monotonicMs());
   };
   private readonly onFinish = (message: unknown): void => {
     const { request, socket } = message as ServerMessage;
     const start = this.started.get(request);
     if (start === undefined || socket.localPort === undefined) return;
-    this.waits.get(socket.localPort)?.push({ start, ms: performance.now() - start });
+    this.waits.get(socket.localPort)?.push({ start, ms: monotonicMs() - start });
   };
 
   /** Starts recording the requests to the servers listening on `ports`. */
@@ -64,12 +64,23 @@ export class ServerWaits {
  * another, so this attributes e.g. an answer posted in several parts to its message.
  */
 export function perMessage(marks: readonly Wait[], waits: readonly Wait[]): number[] {
-  const sums = marks.map(() => 0);
+  return byMessage(
+    marks.map((mark) => mark.start),
+    waits,
+  ).map((own) => own.reduce((sum, wait) => sum + wait.ms, 0));
+}
+
+/**
+ * `waits` per message, given when each message started (`starts`, in order, on the same clock): a wait
+ * belongs to the last message that started at or before it. Throws for a wait before the first message.
+ */
+export function byMessage(starts: readonly number[], waits: readonly Wait[]): Wait[][] {
+  const groups: Wait[][] = starts.map(() => []);
   for (const wait of waits) {
     let owner = -1;
-    for (let i = 0; i < marks.length && (marks[i] as Wait).start <= wait.start; i += 1) owner = i;
+    for (let i = 0; i < starts.length && (starts[i] as number) <= wait.start; i += 1) owner = i;
     if (owner < 0) throw new Error('a request arrived before the first message');
-    sums[owner] = (sums[owner] ?? 0) + wait.ms;
+    groups[owner]?.push(wait);
   }
-  return sums;
+  return groups;
 }

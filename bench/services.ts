@@ -4,6 +4,7 @@ import { startOpenAiFake, type OpenAiFake, type OpenAiFakeChatRequest } from '..
 import { startOssFake, type OssFake } from '../test/fakes/oss-fake';
 import { startWebhookSink, type WebhookSink } from '../test/fakes/webhook-sink';
 import { fcContext, STS_CREDENTIALS } from '../test/helpers/fc-context';
+import { isMemoryUpdate, memoryUpdateAnswer } from './memory';
 import { fillerText } from './messages';
 import type { FunctionSizing } from './s-yaml-sizing';
 import { ServerWaits } from './server-waits';
@@ -54,7 +55,8 @@ const runNothing: ReplyRunner = async () => undefined;
 /**
  * Starts the fakes on 127.0.0.1. The FC fake accepts the async invocation and, unless told otherwise
  * ({@link Services.runReplies}), runs nothing (reply is measured on its own); the LLM fake answers at once
- * with a text as long as the question, so an exchange of a 1 KB question weighs 2 KB in the history.
+ * with a text as long as the question, so an exchange of a 1 KB question weighs 2 KB in the history, and
+ * the memory's update call with the list it was given (see `memoryUpdateAnswer`).
  */
 export async function startServices(): Promise<Services> {
   let runner = runNothing;
@@ -65,7 +67,9 @@ export async function startServices(): Promise<Services> {
   });
   const oss = await startOssFake({ bucket: BENCH.bucket, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
   const openai = await startOpenAiFake({ apiKey: BENCH.apiKey, models: [BENCH.model] });
-  openai.respondWith((request) => fillerText(Math.max(1, questionOf(request).length), questionOf(request).length));
+  openai.respondWith((request) =>
+    isMemoryUpdate(request.body) ? memoryUpdateAnswer(request) : fillerText(Math.max(1, questionOf(request).length), questionOf(request).length),
+  );
   const sink = await startWebhookSink();
   const dingtalk = await startDingTalkOpenApiFake({ clientId: BENCH.clientId, clientSecret: BENCH.secret, templates: [BENCH.cardTemplate] });
   const llmPort = portOf(openai.url);
@@ -96,7 +100,10 @@ export function conversationEnv(services: Services): Record<string, string> {
   return { DINGTALK_APP_SECRET: BENCH.secret, REPLY_FUNCTION_NAME: BENCH.replyFunction, FC_ENDPOINT: services.fc.url };
 }
 
-/** The reply function's variables, pointed at the fakes; `overrides` sets HISTORY_LENGTH and the like. */
+/**
+ * The reply function's variables, pointed at the fakes; `overrides` sets HISTORY_LENGTH and the like. The
+ * long-term memory is on, as shipped (MEMORY_ENABLED's default); `MEMORY_OFF` turns it off.
+ */
 export function replyEnv(services: Services, overrides: Record<string, string> = {}): Record<string, string> {
   return {
     OPENAI_API_KEY: BENCH.apiKey,

@@ -9,6 +9,7 @@ import { parseReplyTask } from '../shared/core/reply-task';
 import { startOpenAiFake, type OpenAiFake, type OpenAiFakePace } from '../test/fakes/openai-fake';
 import { expectCount, expectOutcomes } from './checks';
 import { bundlePath } from './dist';
+import { chatRequests, isMemoryUpdate, memoryUpdateAnswer } from './memory';
 import type { HostReply } from './handler-host';
 import { fillerText, type Sender } from './messages';
 import { startHandlerHost, type HandlerHost, type ProcessOptions } from './processes';
@@ -50,11 +51,13 @@ export function wholeAnswerMs(tokens: number): number {
 /**
  * An LLM fake that answers `answer` (`tokens` tokens) at {@link STREAM_PACE} whatever the question: streamed
  * token by token, or, to a request that does not stream (the webhook-only reply), all at once when the
- * model would have written it all.
+ * model would have written it all. The memory's update call, made after the answer was delivered, gets the
+ * list it was given at once.
  */
 async function pacedLlm(answer: string, tokens: number): Promise<OpenAiFake> {
   const llm = await startOpenAiFake({ apiKey: BENCH.apiKey, models: [BENCH.model], pace: STREAM_PACE });
   llm.respondWith(async (request) => {
+    if (isMemoryUpdate(request.body)) return memoryUpdateAnswer(request);
     if (!request.stream) await new Promise((resolve) => setTimeout(resolve, wholeAnswerMs(tokens)));
     return answer;
   });
@@ -85,7 +88,7 @@ async function runPair(services: Services, workload: Workload, conversation: Han
   await services.fc.idle();
   for (const mode of [card, webhook]) {
     expectCount('reply runs (streaming)', mode.replies, index + 1);
-    expectCount('LLM requests (streaming)', mode.llm.requests, index + 1);
+    expectCount('LLM chat requests (streaming)', chatRequests(mode.llm.requests), index + 1);
   }
   expectOutcomes('reply (streaming)', { outcomes: [card, webhook].map((mode) => mode.replies[index]?.outcome ?? '') }, 'answered');
   const delivered = services.sink.messages.slice(sinkBefore);
@@ -93,7 +96,7 @@ async function runPair(services: Services, workload: Workload, conversation: Han
   expectCount('card mode: session webhook posts (the card carries the answer)', posted(card), 0);
   const cards = [...services.dingtalk.cards.values()].filter((made) => !cardsBefore.has(made.outTrackId));
   return {
-    card: cardTimeline(cardSent.startedAt, cards, card.llm.requests[index]?.chunks ?? [], answer),
+    card: cardTimeline(cardSent.startedAt, cards, chatRequests(card.llm.requests)[index]?.chunks ?? [], answer),
     webhookMs: webhookFirstTextMs(webhookSent.startedAt, posted(webhook)),
   };
 }

@@ -19,6 +19,8 @@ export interface Plan {
   streamMessages: number;
   /** Tokens of each streamed answer (issue 10: 300, after the first token's 800 ms, 30 ms apart). */
   streamTokens: number;
+  /** Messages of the one-user conversation whose memory update calls are counted (issue 12: 50). */
+  memoryMessages: number;
 }
 
 /** The repetitions of a full run: enough for stable percentiles on a 2-core machine in about two minutes. */
@@ -34,6 +36,7 @@ export const FULL_PLAN: Plan = {
   turnsMaxContextTokens: 2000,
   streamMessages: 6,
   streamTokens: 300,
+  memoryMessages: 50,
 };
 
 /** `--quick`: the same steps with few repetitions; its figures are for the smoke test, not for goals. */
@@ -48,6 +51,7 @@ export const QUICK_PLAN: Plan = {
   // Each streamed answer takes 0.8 s + tokens × 30 ms: a short one keeps the smoke test short.
   streamMessages: 3,
   streamTokens: 40,
+  memoryMessages: 20,
 };
 
 /** A text of `bytes` UTF-8 bytes or one character more (mixed English and Chinese). */
@@ -87,6 +91,11 @@ export class Workload {
     this.sent += 1;
     const message = dingtalkMessage(sender, text, `msg-bench-${this.sent}`, this.firstAt + this.sent * 1000);
     return signedMessageEvent(BENCH.secret, message);
+  }
+
+  /** One callback from `sender` per text, in order. */
+  texts(sender: Sender, texts: readonly string[]): Buffer[] {
+    return texts.map((text) => this.event(sender, text));
   }
 
   /** `count` callbacks of `bytes`-byte questions from `sender`. */

@@ -1,6 +1,6 @@
 /**
  * Smoke test of `npm run bench`: the quick run completes against the loopback fakes and writes every
- * figure of issues 5 and 10 as JSON. It asserts no timing (the figures depend on the machine); the bench itself
+ * figure of issues 5, 10 and 12 as JSON. It asserts no timing (the figures depend on the machine); the bench itself
  * fails the run when a bundle does not really answer, so completing means every step did its work.
  */
 import { execFile } from 'node:child_process';
@@ -20,7 +20,7 @@ describe('npm run bench -- --quick', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('completes, prints the machine and the table, and writes JSON with exactly the figures of issues 5 and 10', async () => {
+  it('completes, prints the machine and the table, and writes JSON with exactly the figures of issues 5, 10 and 12', async () => {
     const out = path.join(dir, 'figures.json');
     // --no-build: `npm test` has just built dist/, and other test files read it while this runs.
     const { stdout } = await run(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), '--quick', '--no-build', '--json', out], {
@@ -36,8 +36,14 @@ describe('npm run bench -- --quick', () => {
     // Each figure a finite number (a cold figure minus its baseline may dip below 0 on a busy machine).
     const notNumbers = FIGURE_KEYS.filter((key) => !Number.isFinite(figures[key]));
     expect(notNumbers).toEqual([]);
-    // Requests are counted by the OSS fake: an ordinary message reads and writes its history.
+    // Requests are counted by the OSS fake: an ordinary message reads and writes its history, and with the
+    // long-term memory on also reads the memory and, after the answer, updates it.
     expect(figures.oss_requests_per_message).toBeGreaterThan(0);
+    expect(figures.oss_requests_per_message_memory).toBeGreaterThan(figures.oss_requests_per_message as number);
+    // Counted by the LLM fake: the memory conversation's exchanges were learned as they left the window, each once.
+    expect(figures.memory_update_calls_per_message).toBeGreaterThan(0);
+    expect(figures.memory_update_calls_per_message).toBeLessThanOrEqual(1);
+    expect(stdout).toMatch(/memory conversation: one user, .*: \d+ update calls for \d+ messages/);
     // Counted by the DingTalk OpenAPI fake: every streamed answer made a card and updated it.
     expect(figures.card_updates_per_answer).toBeGreaterThan(0);
     expect(figures.openapi_calls_per_message).toBeGreaterThan(figures.card_updates_per_answer as number);

@@ -1,9 +1,9 @@
-import { FIGURE_KEYS, figuresTable, missedGoals, type Figures } from '../../bench/figures';
+import { FIGURE_KEYS, figuresTable, MEMORY_OSS_REQUESTS, missedGoals, type Figures } from '../../bench/figures';
 
 /** Figures that meet every goal; a test changes the one it looks at. */
 function figures(overrides: Partial<Figures>): Figures {
   const all = Object.fromEntries(FIGURE_KEYS.map((key) => [key, 0])) as Figures;
-  return { ...all, reply_cold_ms: 100, reply_peak_rss_mb: 80, reply_cards_cold_ms: 105, reply_cards_peak_rss_mb: 82, first_text_ratio: 11, ...overrides };
+  return { ...all, oss_requests_per_message: 5, oss_requests_per_message_memory: 5 + MEMORY_OSS_REQUESTS, reply_cold_ms: 100, reply_peak_rss_mb: 80, reply_cards_cold_ms: 105, reply_cards_peak_rss_mb: 82, first_text_ratio: 11, ...overrides };
 }
 
 describe('bench goals', () => {
@@ -17,5 +17,17 @@ describe('bench goals', () => {
   it('wants answer text in a card at least 5 times sooner than through the webhook', () => {
     expect(missedGoals(figures({ first_text_ratio: 4.9 }), 2000)).toEqual(['first_text_ratio']);
     expect(figuresTable(figures({}), 2000)).toContain('| `first_text_ratio` | 11 | ≥ 5 × (webhook / card) | pass |');
+  });
+
+  it('holds the long-term memory to 2 ms on the answer path, one update call per message, and its OSS requests over the same run\'s history', () => {
+    expect(missedGoals(figures({ memory_answer_overhead_p50_ms: 2, memory_update_calls_per_message: 1 }), 2000)).toEqual([]);
+    expect(missedGoals(figures({ memory_answer_overhead_p50_ms: 2.1, memory_update_calls_per_message: 1.02, oss_requests_per_message_memory: 11.5 }), 2000)).toEqual([
+      'memory_answer_overhead_p50_ms',
+      'memory_update_calls_per_message',
+      'oss_requests_per_message_memory',
+    ]);
+    expect(figuresTable(figures({ oss_requests_per_message: 6, oss_requests_per_message_memory: 12.25 }), 2000)).toContain(
+      '| `oss_requests_per_message_memory` | 12.25 | ≤ 12.25 (`oss_requests_per_message` + 6.25: 1 before the answer, 5.25 after) | pass |',
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { listenOnLoopback } from '../fakes/http-helpers';
-import { perMessage, ServerWaits } from '../../bench/server-waits';
+import { monotonicMs } from '../../bench/clock';
+import { byMessage, perMessage, ServerWaits } from '../../bench/server-waits';
 
 function get(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -51,5 +52,25 @@ describe('ServerWaits', () => {
     ];
     expect(perMessage(marks, posts)).toEqual([2, 7, 1]);
     expect(() => perMessage(marks, [{ start: -1, ms: 1 }])).toThrow('before the first message');
+  });
+
+  it('groups the waits by the message whose start came last before them, on the clock the warm driver uses', async () => {
+    expect(byMessage([0, 10, 20], [{ start: 5, ms: 2 }, { start: 12, ms: 3 }, { start: 15, ms: 4 }])).toEqual([[{ start: 5, ms: 2 }], [{ start: 12, ms: 3 }, { start: 15, ms: 4 }], []]);
+    expect(() => byMessage([10], [{ start: 9, ms: 1 }])).toThrow('before the first message');
+    const server = await listenOnLoopback(async (_req, res) => {
+      res.end('ok');
+    });
+    const waits = new ServerWaits([server.port]);
+    try {
+      const before = monotonicMs();
+      await get(server.url);
+      const after = monotonicMs();
+      const [wait] = waits.take(server.port);
+      expect(wait?.start).toBeGreaterThanOrEqual(before);
+      expect(wait?.start).toBeLessThanOrEqual(after);
+    } finally {
+      waits.stop();
+      await server.close();
+    }
   });
 });
