@@ -3,7 +3,6 @@
  * (shared/history/conversation-settings.ts), found by listing, since a key holds a conversation's segment
  * and not its id.
  */
-import { normalizePrefix } from '../shared/history/keys';
 import type { ConversationSettings } from '../shared/history/conversation-settings';
 import type { Inventory } from './admin-inventory';
 import type { AdminStore } from './admin-store';
@@ -43,6 +42,3 @@ export async function readSettings(admin: AdminStore, inventory: Inventory): Pro
   }
   return found;
 }
-
-/** The object of a conversation's settings, from its segment (`<prefix>settings/<segment>.json`). */
-export const settingsKey = (prefix: string, conversation: string): string => `${normalizePrefix(prefix)}settings/${conversation}.json`;

@@ -21,6 +21,19 @@ const PARALLEL_LISTS = 8;
  */
 const ALPHABET: readonly string[] = Array.from({ length: 0x7e - 0x20 + 1 }, (_, index) => String.fromCharCode(0x20 + index));
 
+/**
+ * What to do with a prefix a split would list next. The stores refuse a prefix with an empty, `.` or `..`
+ * segment, a backslash or NUL (shared/adapters/object-key.ts), so no key holds one: `impossible`. A last
+ * segment of `.` or `..` may still begin a name (`.hidden`): `expand` it by one more character.
+ */
+function candidate(prefix: string): 'list' | 'expand' | 'impossible' {
+  const segments = prefix.split('/');
+  const last = segments.pop() ?? '';
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..' || /[\\\0]/.test(segment))) return 'impossible';
+  if (/[\\\0]/.test(last)) return 'impossible';
+  return last === '.' || last === '..' ? 'expand' : 'list';
+}
+
 /** Reports how many keys were found so far (for progress on stderr). */
 export type WalkProgress = (found: number) => void;
 
@@ -67,9 +80,14 @@ export function prefixWalker(store: ObjectStore, page: number = WALK_PAGE): KeyW
         progress?.(found.length);
         const rest = [pivot, ...ALPHABET.filter((char) => char > pivot)];
         await inParallel(
-          rest.map((char) => () => walk(current + char)),
+          rest.map((char) => () => next(current + char)),
           PARALLEL_LISTS,
         );
+      };
+      const next = async (current: string): Promise<void> => {
+        const what = candidate(current);
+        if (what === 'list') await walk(current);
+        else if (what === 'expand') for (const char of ALPHABET) await next(current + char);
       };
       await walk(prefix);
       return [...new Set(found)].sort(byteOrder);
