@@ -18,7 +18,9 @@ import { InvocationContext } from '../../shared/fc/context';
 import { DailyUsage } from '../../shared/history/daily-usage';
 import { ExchangeLog } from '../../shared/history/exchange-log';
 import { ObjectConversationSettings } from '../../shared/history/conversation-settings';
+import { MinuteUsage } from '../../shared/history/minute-usage';
 import { ObjectPictureStore } from '../../shared/history/pictures';
+import { UsageLedger } from '../../shared/history/usage-ledger';
 import { loadO200kCounter } from '../../shared/llm/token-counter';
 import { createLongTermMemory } from '../../shared/memory/create-long-term-memory';
 import { createLogger } from '../../shared/logging/logger';
@@ -86,6 +88,8 @@ async function buildInstance(fcContext: unknown): Promise<Instance> {
     },
     history: new ExchangeLog(store, config.history.prefix, log),
     usage: new DailyUsage(store, config.history.prefix),
+    minuteUsage: new MinuteUsage(store, config.history.prefix),
+    ledger: new UsageLedger(store, config.history.prefix),
     llm,
     webhook: createAxiosWebhookSender({ timeoutMs: config.webhookTimeoutMs }),
     clock: systemClock,

@@ -10,6 +10,8 @@ export type Command =
   | { kind: 'memory' }
   /** `\forget N` or `\forget all`; `which` is undefined when the argument is missing or not understood. */
   | { kind: 'forget'; which?: number | 'all' }
+  /** `\usage`: the person's questions and tokens today and this month. */
+  | { kind: 'usage' }
   /** `\model` (show the model and the choices) or `\model NAME` (switch this conversation). */
   | { kind: 'model'; name?: string }
   /** `\system` (show), `\system TEXT` (set this conversation's prompt) or `\system reset`. */
@@ -31,6 +33,7 @@ export const COMMAND_NAMES: Readonly<Record<KnownCommand['kind'], readonly strin
   clear: ['clear', 'reset', '清除', '重置', '清空'],
   memory: ['memory', 'memories', '记忆'],
   forget: ['forget', '忘记', '忘掉'],
+  usage: ['usage', '用量'],
   model: ['model', '模型'],
   system: ['system', '系统提示', '设定'],
   help: ['help', '帮助'],
@@ -41,6 +44,7 @@ const COMMAND_HELP: Readonly<Record<KnownCommand['kind'], { zh: string; en: stri
   clear: { zh: '清除我们的对话记录（长期记忆保留）', en: 'forget our conversation so far (long-term memory stays)' },
   memory: { zh: '查看我长期记住的关于你的信息', en: 'show what I remember about you' },
   forget: { zh: '加编号删除一条记忆（如 `\\forget 2`），加 all 全部删除', en: 'with a number, remove one memory (`\\forget 2`); with `all`, all of them' },
+  usage: { zh: '查看你今天和本月的提问次数与 tokens 用量', en: 'show your questions and tokens today and this month' },
   model: { zh: '查看当前模型；加模型名切换本会话的模型（群里仅管理员）', en: "show the model; with a name, switch this conversation's model (in groups, admins only)" },
   system: {
     zh: '查看本会话的系统提示；加文字设置，加 reset 清除（群里仅管理员）',

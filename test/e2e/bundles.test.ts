@@ -108,8 +108,8 @@ async function chat(text: string): Promise<{ status: number; answer: string }> {
 const lastPrompt = (): Array<{ role: string; content: string }> =>
   ((openai.requests[openai.requests.length - 1]?.body as { messages?: Array<{ role: string; content: string }> }) ?? {}).messages ?? [];
 
-/** The exchange objects of history (each user folder's recent-window object aside). */
-const historyObjects = (): string[] => [...oss.objects.keys()].filter((key) => key.startsWith('history/') && !key.endsWith('/recent.json'));
+/** The exchange objects of history (recent windows, the usage ledger, memory and settings aside). */
+const historyObjects = (): string[] => [...oss.objects.keys()].filter((key) => key.startsWith('history/') && /\/\d{13}-[0-9a-f]{16}\.json$/.test(key));
 
 describe('the deployed bundles, end to end', () => {
   it('answers, saves the exchange, carries it into the next prompt, and forgets it on \\clear', async () => {

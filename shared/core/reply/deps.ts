@@ -3,6 +3,7 @@ import type { CardSettings } from '../../delivery/card-channel';
 import type { ChannelSleep } from '../../delivery/channel';
 import type { Admission } from '../../history/daily-usage';
 import type { HistoryStore } from '../../history/exchange';
+import type { UsageRecord, UsageSummary } from '../../history/usage-ledger';
 import type { TokenCounter } from '../../llm/token-counter';
 import type { ConversationSettingsStore } from '../../history/conversation-settings';
 import type { PictureStore } from '../../history/pictures';
@@ -21,6 +22,8 @@ export interface ReplySettings {
   allowedConversations: readonly string[];
   /** Questions per user per day; 0 means unlimited. */
   dailyMessageLimit: number;
+  /** Questions per user per minute (RATE_LIMIT_PER_MINUTE); 0 or absent means unlimited. */
+  rateLimitPerMinute?: number;
   /** IANA time zone of the daily reset. */
   timeZone: string;
   /** AI cards (DINGTALK_CARD_TEMPLATE_ID); needs `openApi` in the deps. */
@@ -35,11 +38,19 @@ export interface ReplySettings {
   adminUsers?: readonly string[];
 }
 
-/** Counts questions per user and day (see `shared/history/daily-usage.ts`). */
+/** Records and sums answered questions (see `shared/history/usage-ledger.ts`). */
+export interface UsageLedgerPort {
+  record(entry: UsageRecord): Promise<boolean>;
+  summarize(userId: string, period: { today: string; month: string }): Promise<UsageSummary>;
+}
+
+/** Counts questions per user and window: a day (DailyUsage) or a minute (MinuteUsage). */
 export interface UsageCounter {
-  admit(userId: string, day: string, at: number, messageName: string, limit: number): Promise<Admission>;
+  admit(userId: string, window: string, at: number, messageName: string, limit: number): Promise<Admission>;
+  /** How many questions the window counted so far (`\usage`), when the counter can tell. */
+  used?(userId: string, window: string, limit: number): Promise<number>;
   /** Gives this message's admission back (the question got only an error message). */
-  refund?(userId: string, day: string, messageName: string, at?: number): Promise<void>;
+  refund?(userId: string, window: string, messageName: string, at?: number): Promise<void>;
 }
 
 /** What FC says about the current invocation. */
@@ -55,6 +66,10 @@ export interface ReplyDeps {
   settings: ReplySettings;
   history: HistoryStore;
   usage: UsageCounter;
+  /** Counts questions per user and minute (RATE_LIMIT_PER_MINUTE). */
+  minuteUsage?: UsageCounter;
+  /** Records each answered question's usage (`\usage`, `npm run admin stats`). */
+  ledger?: UsageLedgerPort;
   llm: LlmClient;
   webhook: WebhookSender;
   clock: Clock;

@@ -23,7 +23,8 @@ import { describeError, LlmRefusedError, RetryLaterError, StorageError } from '.
 import { ExchangeLog } from '../../history/exchange-log';
 import type { ClaimResult, Exchange } from '../../history/exchange';
 import type { DeliveryChannel } from '../../delivery/channel';
-import { dailyLimitMessage, llmFailureMessage } from '../user-messages';
+import type { LlmAnswer } from '../../ports';
+import { llmFailureMessage } from '../user-messages';
 import { channelForRun, deliverNotice, deliverText } from './deliver';
 import type { PromptPicture } from '../prompt';
 import { generate, promptPictures } from './generate';
@@ -31,6 +32,7 @@ import { readInput, type ChatContent, type Question } from './inputs';
 import { deliveryRecord } from './quoted-answer';
 import { learnFrom, leavingWindow, recallMemory } from './memory-step';
 import { conversationChoices } from './steering';
+import { recordUsage } from './usage-step';
 import { admit } from './limits';
 import type { ReplyOutcome } from './report';
 import type { ReplyRun } from './run';
@@ -163,7 +165,7 @@ async function giveUp(run: ReplyRun, channel: DeliveryChannel, exchangeId: strin
 export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: string): Promise<ReplyOutcome> {
   const { task, deps } = run;
   const admission = await admit(run);
-  if (!admission.admitted) return deliverNotice(run, dailyLimitMessage(deps.settings.dailyMessageLimit, deps.settings.timeZone), 'limit_reached');
+  if (!admission.admitted) return deliverNotice(run, admission.message, admission.outcome);
 
   const exchangeId = ExchangeLog.exchangeId(task.createdAt, task.msgId);
   // The history read does not depend on the claim: both go out together, saving a round trip.
@@ -203,11 +205,11 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
     return giveUp(run, channel, exchangeId, input.message, 'input_refused', admission.refund);
   }
   const question = input.question;
-  let text: string;
+  let answer: LlmAnswer & { promptTokensEstimate: number };
   try {
     const streams = deps.settings.card !== undefined && deps.openApi !== undefined;
     const resent = await resentPictures(run, context);
-    const answer = await generate(run, {
+    answer = await generate(run, {
       question,
       context,
       historyPictures: resent,
@@ -215,18 +217,17 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
       conversation: await conversation,
       ...(streams ? { onText: (textSoFar: string) => channel.progress(textSoFar) } : {}),
     });
-    text = answer.text;
   } catch (error) {
     return llmFailed(run, channel, exchangeId, error, admission.refund);
   }
 
-  const exchange: Exchange = { id: exchangeId, at: task.createdAt, user: question.text, assistant: text };
+  const exchange: Exchange = { id: exchangeId, at: task.createdAt, user: question.text, assistant: answer.text };
   if (question.pictures.length > 0) exchange.pictures = question.pictures.map((picture) => ({ mediaType: picture.mediaType, bytes: picture.bytes.length }));
   // When and under which ids the answer goes out, so that a quote of it can be found (quoted-answer.ts).
   Object.assign(exchange, deliveryRecord(deps.clock.now(), channel));
-  const [saved] = await Promise.all([save(run, exchange, context), keepPictures(run, exchangeId, question)]);
+  const [saved] = await Promise.all([save(run, exchange, context), keepPictures(run, exchangeId, question), recordUsage(run, answer, answer.promptTokensEstimate)]);
   run.report.set({ saved, answeredAfterMs: deps.clock.now() - task.receivedAt });
-  if (run.log.debugEnabled) run.report.set({ question: question.text, answer: text });
+  if (run.log.debugEnabled) run.report.set({ question: question.text, answer: answer.text });
   const outcome = await deliverAnswer(run, channel, exchange, context, saved);
   // The user has the answer: now the memory may learn from what leaves the window.
   if (outcome === 'answered') await learnFrom(run, leavingWindow(exchange, context, deps.settings.historyLength));

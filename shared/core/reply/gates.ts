@@ -15,6 +15,8 @@ export type GateDecision =
   | { kind: 'notice'; text: string; outcome: ReplyOutcome }
   /** `\clear`. */
   | { kind: 'clear' }
+  /** `\usage`. */
+  | { kind: 'usage' }
   /** `\model` or `\system`. */
   | { kind: 'model'; name?: string }
   | { kind: 'system'; text?: string; reset: boolean }
@@ -71,6 +73,8 @@ export function passGates(run: ReplyRun): GateDecision {
   switch (command.kind) {
     case 'clear':
       return { kind: 'clear' };
+    case 'usage':
+      return { kind: 'usage' };
     case 'model':
       return command.name !== undefined ? { kind: 'model', name: command.name } : { kind: 'model' };
     case 'system':

@@ -32,7 +32,7 @@ export interface GenerateInput {
  * carries a picture, else the conversation's model when it chose one. With `onText` the answer is streamed
  * and each growth is passed on (a card shows it). Throws the LLM port's errors.
  */
-export async function generate(run: ReplyRun, input: GenerateInput): Promise<LlmAnswer> {
+export async function generate(run: ReplyRun, input: GenerateInput): Promise<LlmAnswer & { promptTokensEstimate: number }> {
   const { question, context, historyPictures, memory, conversation, onText } = input;
   const { settings, llm, loadTokenCounter } = run.deps;
   const plan = await run.report.timed('prompt', () =>
@@ -76,5 +76,5 @@ export async function generate(run: ReplyRun, input: GenerateInput): Promise<Llm
   );
   if (firstTextAt !== undefined) run.report.set({ firstTextMs: firstTextAt - started });
   run.report.set({ model: answer.model, promptTokens: answer.promptTokens, completionTokens: answer.completionTokens });
-  return answer;
+  return { ...answer, promptTokensEstimate: plan.tokens };
 }

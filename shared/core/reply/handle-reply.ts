@@ -8,6 +8,7 @@ import { answerOnce } from './exactly-once';
 import { passGates } from './gates';
 import { forgetMemory, showMemory } from './memory-step';
 import { steerModel, steerSystem } from './steering';
+import { showUsage } from './usage-step';
 import { runReplyProbe } from './probe';
 import { NORMAL_OUTCOMES, type ReplyOutcome } from './report';
 import { ReplyRun } from './run';
@@ -41,6 +42,8 @@ async function reply(run: ReplyRun): Promise<ReplyOutcome> {
       return deliverNotice(run, decision.text, decision.outcome);
     case 'clear':
       return clearHistory(run);
+    case 'usage':
+      return showUsage(run);
     case 'model':
       return steerModel(run, decision.name);
     case 'system':

@@ -15,9 +15,13 @@ export type ReplyOutcome =
   | 'memory'
   /** `\\model` or `\\system` answered. */
   | 'steering'
+  /** `\\usage` answered. */
+  | 'usage'
   | 'unsupported'
   | 'not_allowed'
   | 'limit_reached'
+  /** Over RATE_LIMIT_PER_MINUTE: told when to ask again. */
+  | 'rate_limited'
   | 'llm_failed'
   /** What the user sent could not be read (a picture too large, a file type the bot does not read). */
   | 'input_refused'
@@ -38,9 +42,11 @@ export const NORMAL_OUTCOMES: ReadonlySet<ReplyOutcome> = new Set<ReplyOutcome>(
   'help',
   'memory',
   'steering',
+  'usage',
   'unsupported',
   'not_allowed',
   'limit_reached',
+  'rate_limited',
   'input_refused',
   'probe',
 ]);
