@@ -1,18 +1,19 @@
 /**
- * A history store filled by the bot's own code for the `npm run admin` tests: exchanges answered by the
- * reply core (replySetup), then long-term memory, pictures, daily and per-minute markers, usage-ledger
- * entries and conversation settings written through their stores, for two people in two conversations.
+ * A history store filled by the bot's own code for the `npm run admin` tests: settings, exchanges, daily and
+ * per-minute markers and usage-ledger entries written by the reply core (replySetup with the real stores),
+ * long-term memory and pictures through their stores; two people in two conversations.
  */
 import { handleReply } from '../../shared/core/reply/handle-reply';
 import { ObjectConversationSettings } from '../../shared/history/conversation-settings';
-import { DailyUsage, localDay } from '../../shared/history/daily-usage';
 import { safeSegment } from '../../shared/history/keys';
 import { ObjectPictureStore } from '../../shared/history/pictures';
 import { UsageLedger } from '../../shared/history/usage-ledger';
 import { MemoryVersions } from '../../shared/memory/memory-versions';
-import type { ObjectStore } from '../../shared/ports';
+import { MinuteUsage } from '../../shared/history/minute-usage';
+import type { ReplyTask } from '../../shared/core/reply-task';
+import type { ChatMessage, LlmAnswer, LlmCallOptions, ObjectStore } from '../../shared/ports';
 import type { AdminIo } from '../../local/admin-inventory';
-import { ManualClock } from '../helpers/ports';
+import { ManualClock, ScriptedLlm } from '../helpers/ports';
 import { replySetup } from '../helpers/reply-deps';
 
 /** The person erased in the tests (the 1:1 sample's sender) and the one who stays. */
@@ -31,44 +32,66 @@ export interface Filled {
   asked: { userId: string; conversationId: string; at: number; model: string; promptTokens: number; completionTokens: number }[];
 }
 
-/** Fills `store` (prefix `history/`) as the bot would have. */
+/** A scripted LLM that answers with the model it was asked for (default qwen-plus) and distinct token counts. */
+class FigureLlm extends ScriptedLlm {
+  private calls = 0;
+  override async complete(messages: readonly ChatMessage[], options?: LlmCallOptions): Promise<LlmAnswer> {
+    const answer = await super.complete(messages, options);
+    const n = this.calls;
+    this.calls += 1;
+    return { ...answer, model: options?.model ?? 'qwen-plus', promptTokens: 100 + n, completionTokens: 10 + n };
+  }
+}
+
+/**
+ * Fills `store` (prefix `history/`) as the bot would have: Alice (an admin) gives her 1:1 chat a system prompt
+ * and switches the group to qwen-max, then four questions go through the reply core with the daily and
+ * per-minute limits on and the usage ledger, settings and history stores of the bot; memory and pictures are
+ * written through their stores.
+ */
 export async function fillStore(store: ObjectStore): Promise<Filled> {
   const clock = new ManualClock(NOW);
-  const { deps, task, llm } = replySetup({ store, clock });
+  const { deps: base, task } = replySetup({
+    store,
+    clock,
+    settings: { dailyMessageLimit: 100, rateLimitPerMinute: 100, models: ['qwen-plus', 'qwen-max'], defaultModel: 'qwen-plus', adminUsers: [ALICE] },
+  });
+  const llm = new FigureLlm();
   llm.answer('Tea is a drink.', 'The group meets on Monday.', 'Paris.', 'Bob asked in the group.');
-  const questions: [string, string, string][] = [
-    [ALICE, ONE_TO_ONE, 'What is tea?'],
-    [ALICE, GROUP, 'When do we meet?'],
-    [ALICE, ONE_TO_ONE, 'Capital of France?'],
-    [BOB, GROUP, 'Hello from Bob'],
+  const deps = {
+    ...base,
+    llm,
+    ledger: new UsageLedger(store, 'history/', { clock }),
+    minuteUsage: new MinuteUsage(store, 'history/'),
+    conversationSettings: new ObjectConversationSettings(store, 'history/'),
+  };
+  const group = { conversationId: GROUP, conversationType: '2' as const };
+  for (const [text, overrides] of [
+    ['\\system Answer like a pirate.', { userId: ALICE, conversationId: ONE_TO_ONE }],
+    ['\\model qwen-max', { userId: ALICE, ...group }],
+  ] as const) {
+    await handleReply(task(text, overrides), deps);
+  }
+  const questions: [string, Partial<ReplyTask>, string][] = [
+    [ALICE, { conversationId: ONE_TO_ONE }, 'What is tea?'],
+    [ALICE, group, 'When do we meet?'],
+    [ALICE, { conversationId: ONE_TO_ONE }, 'Capital of France?'],
+    [BOB, group, 'Hello from Bob'],
   ];
   const asked: Filled['asked'] = [];
-  const ledger = new UsageLedger(store, 'history/', { clock });
-  const daily = new DailyUsage(store, 'history/');
-  for (const [index, [userId, conversationId, text]] of questions.entries()) {
-    const encoded = task(text, { userId, conversationId });
+  for (const [index, [userId, where, text]] of questions.entries()) {
+    const encoded = task(text, { userId, ...where });
     const at = (JSON.parse(encoded) as { createdAt: number }).createdAt;
     await expect(handleReply(encoded, deps)).resolves.toBe('answered');
-    const model = index === 1 ? 'qwen-max' : 'qwen-plus';
-    const figures = { promptTokens: 100 + index, completionTokens: 10 + index };
-    asked.push({ userId, conversationId, at, model, ...figures });
-    await ledger.record({ userId, conversationId, day: localDay(at, 'Asia/Shanghai'), at, messageName: `msg-${index + 1}`, model, durationMs: 900, ...figures });
-    await daily.admit(userId, localDay(at, 'Asia/Shanghai'), at, `msg-${index + 1}`, 100);
-    // A RATE_LIMIT_PER_MINUTE marker, where shared/history/minute-usage.ts keeps it.
-    await store.put(`history/rate/${safeSegment(userId)}/20241119-0720/${String(at).padStart(13, '0')}-${safeSegment(`msg-${index + 1}`)}`, Buffer.alloc(0), { ifAbsent: true });
+    asked.push({ userId, conversationId: where.conversationId ?? '', at, model: where === group ? 'qwen-max' : 'qwen-plus', promptTokens: 100 + index, completionTokens: 10 + index });
   }
   const memory = new MemoryVersions(store, 'history/');
   const keep = (_base: unknown, ours: { items: string[]; learnedUntil: number }) => ours;
   await memory.commit(ALICE, await memory.read(ALICE), { items: ['Alice likes green tea'], learnedUntil: 0 }, keep);
   await memory.commit(ALICE, await memory.read(ALICE), { items: ['Alice likes green tea', 'Alice lives in Paris'], learnedUntil: 0 }, keep);
   await memory.commit(BOB, await memory.read(BOB), { items: ['Bob runs the team'], learnedUntil: 0 }, keep);
-  const aliceFirst = asked[0];
-  if (aliceFirst === undefined) throw new Error('no exchange');
   const exchangeId = (await store.list(`history/${safeSegment(ONE_TO_ONE)}/${safeSegment(ALICE)}/`, 10)).map((key) => key.slice(key.lastIndexOf('/') + 1)).find((name) => /^\d{13}-/.test(name)) ?? '';
   await new ObjectPictureStore(store, 'history/').keep({ conversationId: ONE_TO_ONE, userId: ALICE }, exchangeId, [{ bytes: PNG, mediaType: 'image/png' }]);
-  const settings = new ObjectConversationSettings(store, 'history/');
-  await settings.write(ONE_TO_ONE, { model: 'qwen-max', system: 'Answer like a pirate.', updatedBy: ALICE, updatedAt: NOW });
-  await settings.write(GROUP, { model: 'qwen-plus', updatedBy: ALICE, updatedAt: NOW });
   return { asked };
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run admin` against OSS: the loopback OSS fake through the real ali-oss client, configured with the
- * bot's variables (OSS_BUCKET, OSS_REGION, OSS_ENDPOINT, the access key). Listings of 4 keys make every
- * walk split its prefix, as a bucket with more than 1000 objects does.
+ * bot's variables (OSS_BUCKET, OSS_REGION, OSS_ENDPOINT, the access key). Listings of 10 keys make the
+ * walk split its prefix, as a bucket with more than 1000 objects does (the fill holds about 60).
  */
 import { createOssObjectStore } from '../../shared/adapters/oss-object-store';
 import { localDay } from '../../shared/history/daily-usage';
@@ -39,14 +39,18 @@ const env = (): Record<string, string> => ({
 
 async function admin(argv: string[], variables: Record<string, string> = env()): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = recordingIo();
-  const code = await runAdmin(argv, { env: variables, io, page: 4, clock: new ManualClock(NOW) });
+  const code = await runAdmin(argv, { env: variables, io, page: 10, clock: new ManualClock(NOW) });
   return { code, stdout: io.stdout(), stderr: io.stderr() };
 }
 
 describe('admin over OSS', () => {
   it('finds every object when listings must be split, and erases one person without touching the other', async () => {
     await fillStore(store);
+    expect(oss.objects.size).toBeGreaterThan(25);
+    oss.resetCounts();
     const users = await admin(['users', '--json']);
+    // One listing of 10 cannot hold them all: the walk split its prefix (and found every object, below).
+    expect(oss.counts().ListObjectsV2 ?? 0).toBeGreaterThan(5);
     expect(users.stderr).not.toContain('admin users:');
     expect(users.code).toBe(0);
     const rows = (JSON.parse(users.stdout) as { users: UserRow[] }).users;
