@@ -4,7 +4,6 @@
  * environment, where the SDK's `AzureOpenAI` also looks for a base URL. A signed DingTalk callback goes in, FC's
  * API fake runs the reply bundle, and the answer of the Azure fake lands in the webhook sink.
  */
-import path from 'node:path';
 import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
@@ -14,8 +13,8 @@ import { captureStdout } from '../helpers/capture-logger';
 import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { signedEvent } from '../helpers/signed-request';
+import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
 
-const DIST = path.resolve(__dirname, '../../dist');
 const SECRET = 'e2e-azure-app-secret-0123456789';
 const API_KEY = 'azure-key-0123456789abcdef';
 const ACCOUNT = '1234567890123456';
@@ -24,7 +23,7 @@ const REPLY = 'dingtalk-llm-reply';
 const DEPLOYMENT = 'my-gpt4o-deployment';
 const API_VERSION = '2024-10-21';
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+type Handler = BundleHandler;
 
 let fc: FcApiFake;
 let oss: OssFake;
@@ -34,14 +33,6 @@ let conversation: Handler;
 let reply: Handler;
 const savedEnv = { ...process.env };
 
-function loadBundle(name: string): Handler {
-  let handler: Handler | undefined;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    handler = (require(path.join(DIST, name, 'index.js')) as { handler: Handler }).handler;
-  });
-  return handler as Handler;
-}
 
 beforeAll(async () => {
   oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });

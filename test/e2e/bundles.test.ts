@@ -16,15 +16,15 @@ import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { guarantee } from '../helpers/guarantee';
 import { signedEvent } from '../helpers/signed-request';
+import { DIST, loadBundle, type BundleHandler } from '../helpers/load-bundle';
 
-const DIST = path.resolve(__dirname, '../../dist');
 const SECRET = 'e2e-app-secret-value-0123456789';
 const API_KEY = 'sk-e2e-0123456789';
 const ACCOUNT = '1234567890123456';
 const BUCKET = 'e2e-history';
 const REPLY = 'dingtalk-llm-reply';
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+type Handler = BundleHandler;
 interface HttpResult {
   statusCode: number;
   body: string;
@@ -38,14 +38,6 @@ let conversation: Handler;
 let reply: Handler;
 const savedEnv = { ...process.env };
 
-function loadBundle(name: string): Handler {
-  let handler: Handler | undefined;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    handler = (require(path.join(DIST, name, 'index.js')) as { handler: Handler }).handler;
-  });
-  return handler as Handler;
-}
 
 function env(): Record<string, string> {
   return {

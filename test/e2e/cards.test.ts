@@ -4,7 +4,6 @@
  * openai SDK (against the streaming LLM fake) into a card of the DingTalk OpenAPI fake, falls back to the
  * session webhook when cards fail, and sends through the robot OpenAPI when the webhook expired.
  */
-import path from 'node:path';
 import { startDingTalkOpenApiFake, DINGTALK_PATHS, type DingTalkOpenApiFake } from '../fakes/dingtalk-openapi-fake';
 import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
@@ -19,8 +18,8 @@ import { replySetup } from '../helpers/reply-deps';
 import { createDingTalkOpenApi } from '../../shared/adapters/dingtalk-openapi';
 import { handleReply } from '../../shared/core/reply/handle-reply';
 import type { HistoryStore } from '../../shared/history/exchange';
+import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
 
-const DIST = path.resolve(__dirname, '../../dist');
 const SECRET = 'cards-app-secret-value-0123456789';
 const CLIENT_ID = 'dingcardsclientid01';
 const API_KEY = 'sk-cards-0123456789';
@@ -29,7 +28,7 @@ const BUCKET = 'cards-history';
 const REPLY = 'dingtalk-llm-reply';
 const TEMPLATE = 'fake-ai-card.schema';
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+type Handler = BundleHandler;
 
 let fc: FcApiFake;
 let oss: OssFake;
@@ -40,15 +39,6 @@ let conversation: Handler;
 let reply: Handler;
 const savedEnv = { ...process.env };
 
-/** Loads a bundle afresh: its instance reads the environment as it is now, as a new FC instance would. */
-function loadBundle(name: string): Handler {
-  let handler: Handler | undefined;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    handler = (require(path.join(DIST, name, 'index.js')) as { handler: Handler }).handler;
-  });
-  return handler as Handler;
-}
 
 /** A fresh deployment with `extra` variables over the documented ones pointing at the fakes. */
 function deploy(extra: Record<string, string>): void {

@@ -13,13 +13,13 @@ import { captureStdout } from '../helpers/capture-logger';
 import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { signedEvent } from '../helpers/signed-request';
+import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
 
-const DIST = path.resolve(__dirname, '../../dist');
 const SECRET = 'memory-app-secret-value-0123456789';
 const API_KEY = 'sk-memory-0123456789';
 const REPLY = 'dingtalk-llm-reply';
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+type Handler = BundleHandler;
 
 let fc: FcApiFake;
 let openai: OpenAiFake;
@@ -46,14 +46,6 @@ const keeping = (trigger?: string, fact?: string) => (request: OpenAiFakeChatReq
   return JSON.stringify({ memories: items });
 };
 
-function loadBundle(name: string): Handler {
-  let handler: Handler | undefined;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    handler = (require(path.join(DIST, name, 'index.js')) as { handler: Handler }).handler;
-  });
-  return handler as Handler;
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'memory-e2e-'));

@@ -3,7 +3,6 @@
  * is told the bot is not configured yet (one short message to the task's session webhook) instead of
  * silence. Through the reply bundle with the variables as deployed.
  */
-import path from 'node:path';
 import { encodeReplyTask, toReplyTask } from '../../shared/core/reply-task';
 import { USER_MESSAGES } from '../../shared/core/user-messages';
 import { parseIncomingMessage } from '../../shared/dingtalk/message';
@@ -11,21 +10,14 @@ import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
 import { captureStdout } from '../helpers/capture-logger';
 import { fcContext } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
+import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+type Handler = BundleHandler;
 
-const DIST = path.resolve(__dirname, '../../dist');
 let sink: WebhookSink;
 const savedEnv = { ...process.env };
 
-function loadReply(): Handler {
-  let handler: Handler | undefined;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    handler = (require(path.join(DIST, 'reply', 'index.js')) as { handler: Handler }).handler;
-  });
-  return handler as Handler;
-}
+const loadReply = (): Handler => loadBundle('reply');
 
 /** The task conversation would send for a 1:1 message whose session webhook is `webhook`. */
 function task(webhook: string): Buffer {

@@ -4,7 +4,6 @@
  * LLM fake as image parts with their bytes and media type, with VISION_MODEL; the follow-up question
  * carries the picture again; quoted text and text files reach the prompt.
  */
-import path from 'node:path';
 import { startDingTalkOpenApiFake, DINGTALK_PATHS, type DingTalkOpenApiFake } from '../fakes/dingtalk-openapi-fake';
 import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
@@ -15,15 +14,15 @@ import { captureStdout } from '../helpers/capture-logger';
 import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { signedEvent } from '../helpers/signed-request';
+import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
 
-const DIST = path.resolve(__dirname, '../../dist');
 const SECRET = 'pictures-app-secret-value-0123456789';
 const CLIENT_ID = 'dingpicturesclient01';
 const API_KEY = 'sk-pictures-0123456789';
 const BUCKET = 'pictures-history';
 const REPLY = 'dingtalk-llm-reply';
 
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+type Handler = BundleHandler;
 interface SentMessage {
   role: string;
   content: string | Array<{ type: string; text?: string; image_url?: { url: string } }>;
@@ -42,14 +41,6 @@ const savedEnv = { ...process.env };
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4a40000000049454e44ae426082', 'hex');
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(64, 7)]);
 
-function loadBundle(name: string): Handler {
-  let handler: Handler | undefined;
-  jest.isolateModules(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    handler = (require(path.join(DIST, name, 'index.js')) as { handler: Handler }).handler;
-  });
-  return handler as Handler;
-}
 
 beforeAll(async () => {
   oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
