@@ -67,7 +67,10 @@ export async function readHistory(admin: AdminStore, io: AdminIo, usage: UsageSo
   const items = messages.map((stored, index): HistoryItem => {
     const body = bodies[index];
     const record: MessageRecord = body === undefined ? { state: 'unreadable' } : decodeMessage(body);
-    const model = record.state === 'answered' || record.state === 'unposted' ? models.get(exchangeSlot(stored.conversation, record.exchange.at)) : undefined;
+    const model =
+      record.state === 'answered' || record.state === 'unposted'
+        ? (record.exchange.model ?? models.get(exchangeSlot(stored.conversation, record.exchange.at)))
+        : undefined;
     return { conversation: stored.conversation, key: stored.key, record, ...(model !== undefined ? { model } : {}) };
   });
   const time = (item: HistoryItem): number => (item.record.state === 'pending' ? item.record.claimedAt : item.record.state === 'unreadable' ? 0 : item.record.exchange.at);

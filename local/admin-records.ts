@@ -3,7 +3,8 @@
  * shared/history/exchange-log.ts, versions 1 and 2) and a recent-window object. Read-only, and lenient: an
  * object that cannot be read is reported as such rather than stopping a scan.
  */
-import type { Exchange, PictureNote } from '../shared/history/exchange';
+import type { Exchange } from '../shared/history/exchange';
+import { decodeStoredMessage, exchangeOf, isExchange } from '../shared/history/exchange-log';
 
 /** A message's object as the admin shows it. */
 export type MessageRecord =
@@ -13,40 +14,16 @@ export type MessageRecord =
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function pictureNotes(value: unknown): PictureNote[] | undefined {
-  if (!Array.isArray(value)) return undefined;
-  const notes = value.filter((note): note is PictureNote => isRecord(note) && typeof note.mediaType === 'string' && typeof note.bytes === 'number');
-  return notes.length > 0 ? notes.map((note) => ({ mediaType: note.mediaType, bytes: note.bytes })) : undefined;
-}
-
-/** The exchange in a stored value, with only the fields an exchange has. */
+/** The exchange in a stored value, with only the fields an exchange has (as the bot reads it). */
 export function exchangeIn(value: unknown): Exchange | undefined {
-  if (!isRecord(value)) return undefined;
-  if (typeof value.id !== 'string' || typeof value.at !== 'number' || typeof value.user !== 'string' || typeof value.assistant !== 'string') return undefined;
-  const exchange: Exchange = { id: value.id, at: value.at, user: value.user, assistant: value.assistant };
-  const pictures = pictureNotes(value.pictures);
-  if (pictures !== undefined) exchange.pictures = pictures;
-  if (typeof value.answeredAt === 'number' && Number.isFinite(value.answeredAt)) exchange.answeredAt = value.answeredAt;
-  if (Array.isArray(value.replyIds)) {
-    const ids = value.replyIds.filter((id): id is string => typeof id === 'string');
-    if (ids.length > 0) exchange.replyIds = ids;
-  }
-  return exchange;
+  return isExchange(value) ? exchangeOf(value) : undefined;
 }
 
 /** Decodes a message's object. */
 export function decodeMessage(body: Buffer): MessageRecord {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return { state: 'unreadable' };
-  }
-  if (!isRecord(value)) return { state: 'unreadable' };
-  if (value.state === 'pending' && typeof value.claimedAt === 'number') return { state: 'pending', claimedAt: value.claimedAt };
-  const exchange = exchangeIn(value.exchange);
-  if (exchange === undefined) return { state: 'unreadable' };
-  return { state: value.state === 'unposted' ? 'unposted' : 'answered', exchange };
+  const stored = decodeStoredMessage(body);
+  if (stored === undefined) return { state: 'unreadable' };
+  return stored.state === 'pending' ? { state: 'pending', claimedAt: stored.claimedAt } : { state: stored.state, exchange: stored.exchange };
 }
 
 /** The ids of the exchanges a recent-window object holds (copies of exchanges that have objects of their own). */

@@ -27,11 +27,12 @@ const MAX_RECENT = 128;
  * `unposted` while the answer still has to be delivered). Objects written before version 2 also carry
  * the exchanges the answer was based on (`context`); they are still read, the context only as a hint.
  */
-type StoredObject =
+export type StoredObject =
   | { state: 'pending'; claimedAt: number; owner?: string }
   | { state: 'answered' | 'unposted'; exchange: Exchange; owner?: string; legacyContext?: Exchange[] };
 
-function isExchange(value: unknown): value is Exchange {
+/** Whether a stored value has the fields of an exchange. */
+export function isExchange(value: unknown): value is Exchange {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
   return (
@@ -59,18 +60,20 @@ function replyIds(value: unknown): string[] | undefined {
   return ids.length > 0 ? ids : undefined;
 }
 
-/** Only the fields of an exchange, whatever else a stored record carries. */
-const exchangeOf = (value: Exchange): Exchange => {
+/** Only the fields of an exchange, whatever else a stored record carries (the admin command line reads them too). */
+export const exchangeOf = (value: Exchange): Exchange => {
   const pictures = pictureNotes(value.pictures);
   const ids = replyIds(value.replyIds);
   const exchange: Exchange = { id: value.id, at: value.at, user: value.user, assistant: value.assistant };
   if (pictures !== undefined) exchange.pictures = pictures;
   if (typeof value.answeredAt === 'number' && Number.isFinite(value.answeredAt)) exchange.answeredAt = value.answeredAt;
+  if (typeof value.model === 'string' && value.model !== '' && value.model.length <= 200) exchange.model = value.model;
   if (ids !== undefined) exchange.replyIds = ids;
   return exchange;
 };
 
-function decode(body: Buffer): StoredObject | undefined {
+/** A message's object (claim or exchange, versions 1 and 2), or undefined when it cannot be read. */
+export function decodeStoredMessage(body: Buffer): StoredObject | undefined {
   try {
     const value = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     const owner = typeof value.owner === 'string' ? { owner: value.owner } : {};
@@ -158,7 +161,7 @@ export class ExchangeLog implements HistoryStore {
       const body = await this.store.get(objectKey);
       // Released between our write and our read: claim again.
       if (body === undefined) continue;
-      const existing = decode(body);
+      const existing = decodeStoredMessage(body);
       const sameInvocation = options.owner !== undefined && existing?.owner === options.owner;
       if (existing === undefined) {
         // A store whose create-only write shows the object before its content (a filesystem without
@@ -263,7 +266,7 @@ export class ExchangeLog implements HistoryStore {
   private async readExchange(key: string, known: Map<string, Exchange>): Promise<Exchange | undefined> {
     const body = await this.store.get(key);
     if (body === undefined) return undefined;
-    const object = decode(body);
+    const object = decodeStoredMessage(body);
     if (object === undefined) {
       this.logger?.warn('history.object_unreadable', { key });
       return undefined;

@@ -11,6 +11,8 @@ export interface Exchange {
    * newest exchange with pictures; see `shared/history/pictures.ts`).
    */
   pictures?: PictureNote[];
+  /** The model that answered (the provider's name for it), for `npm run admin -- history`. */
+  model?: string;
   /**
    * When the answer was handed to DingTalk (epoch ms, this function's clock): just before its delivery, or
    * after it for an answer delivered by a later retry. With `at` it brackets the time DingTalk gives a

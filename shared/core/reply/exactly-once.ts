@@ -221,7 +221,7 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
     return llmFailed(run, channel, exchangeId, error, admission.refund);
   }
 
-  const exchange: Exchange = { id: exchangeId, at: task.createdAt, user: question.text, assistant: answer.text };
+  const exchange: Exchange = { id: exchangeId, at: task.createdAt, user: question.text, assistant: answer.text, model: answer.model };
   if (question.pictures.length > 0) exchange.pictures = question.pictures.map((picture) => ({ mediaType: picture.mediaType, bytes: picture.bytes.length }));
   // When and under which ids the answer goes out, so that a quote of it can be found (quoted-answer.ts).
   Object.assign(exchange, deliveryRecord(deps.clock.now(), channel));
