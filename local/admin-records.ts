@@ -5,6 +5,7 @@
  */
 import type { Exchange } from '../shared/history/exchange';
 import { decodeStoredMessage, exchangeOf, isExchange } from '../shared/history/exchange-log';
+import { isRecord } from '../shared/util/is-record';
 
 /** A message's object as the admin shows it. */
 export type MessageRecord =
@@ -12,7 +13,6 @@ export type MessageRecord =
   | { state: 'answered' | 'unposted'; exchange: Exchange }
   | { state: 'unreadable' };
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The exchange in a stored value, with only the fields an exchange has (as the bot reads it). */
 export function exchangeIn(value: unknown): Exchange | undefined {

@@ -6,6 +6,7 @@
 import type { ConversationSettings } from '../shared/history/conversation-settings';
 import type { Inventory } from './admin-inventory';
 import type { AdminStore } from './admin-store';
+import { isRecord } from '../shared/util/is-record';
 
 /** One conversation's settings, with the object they are in. */
 export interface StoredSettings extends ConversationSettings {
@@ -14,7 +15,6 @@ export interface StoredSettings extends ConversationSettings {
   conversation: string;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The settings in a stored body (malformed fields left out, as the bot reads them). */
 export function decodeSettings(body: Buffer): ConversationSettings {

@@ -19,6 +19,7 @@ import { dingtalkHeaders } from './dingtalk-payload';
 import { applyLocalEnvFiles } from './env-file';
 import { localSetting } from './local-variables';
 import { startLocalBot, type LocalBot } from './server';
+import { isRecord } from '../shared/util/is-record';
 
 /** DINGTALK_API_BASE's default: the Stream gateway's open endpoint lives on the OpenAPI origin. */
 export const DEFAULT_API_BASE = 'https://api.dingtalk.com';
@@ -75,7 +76,6 @@ export interface Connected {
   stop(graceMs?: number): Promise<{ abandoned: number }>;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const field = (body: Record<string, unknown>, name: string): string => (typeof body[name] === 'string' ? body[name] : '');
 
 /** `1:1 from Zhang San, text of 12 characters` (with the text itself when `showText`). */

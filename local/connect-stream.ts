@@ -18,6 +18,7 @@
  * output prints the configuration with the Client Secret.
  */
 import WebSocket, { type RawData } from 'ws';
+import { isRecord } from '../shared/util/is-record';
 
 /** The topic of robot messages (the HTTP mode's callback, as a Stream CALLBACK). */
 export const ROBOT_MESSAGE_TOPIC = '/v1.0/im/bot/messages/get';
@@ -117,7 +118,6 @@ export function defaultReconnectDelayMs(attempt: number): number {
   return Math.round(base * (1 + Math.random() * 0.2));
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The `{code, message}` of a DingTalk error body, or the start of a body that is not one. */
 function describeRefusal(text: string): string {

@@ -18,6 +18,7 @@ import type { Clock, ObjectStore } from '../shared/ports';
 import { dingtalkHeaders, dingtalkTextMessage } from './dingtalk-payload';
 import type { DoctorRow } from './doctor-checks';
 import { findLocalSecret } from './local-secret';
+import { abortableSleep } from '../shared/util/abortable-sleep';
 
 /** Options of `runUrlProbe`. */
 export interface UrlProbeOptions {
@@ -66,7 +67,7 @@ const SIGNERS: Record<string, string> = {
   acs3: "acs3 (ACS3-HMAC-SHA256, FC 3.0's SDK, after FC refused fc2's signature)",
 };
 
-const timerSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const timerSleep = (ms: number): Promise<void> => abortableSleep(ms);
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 

@@ -5,6 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isRecord } from '../shared/util/is-record';
 
 /** What the conversion needs to know about the request besides its bytes. */
 export interface EventContext {
@@ -68,9 +69,6 @@ export function toHttpTriggerEvent(req: IncomingMessage, body: Buffer, context: 
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Writes a handler's result as FC's HTTP trigger does: a `{statusCode, headers, body, isBase64Encoded}`

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MEMORY_INSTRUCTION } from '../shared/core/prompt';
 import { listen, readBody, sendJson } from './http-util';
+import { isRecord } from '../shared/util/is-record';
 
 /** The model name the responder reports. */
 export const OFFLINE_MODEL = 'offline-responder';
@@ -121,7 +122,6 @@ export function offlineMemoryUpdate(messages: readonly OfflineMessage[]): string
   return JSON.stringify({ memories: facts.slice(-30) });
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A content given as parts: its text parts joined, and its pictures; undefined when a part is malformed. */
 function parseParts(parts: readonly unknown[]): { content: string; pictures: OfflinePicture[] } | undefined {

@@ -3,13 +3,11 @@
  * client's webhook and the tests' webhook sink validate with this one function, so a reply the local
  * chat shows is one DingTalk would show too.
  */
+import { isRecord } from '../shared/util/is-record';
 
 /** Reported DingTalk limit on a robot message's content. */
 export const MAX_CONTENT_BYTES = 20000;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');

@@ -3,6 +3,7 @@ import { Agent as HttpAgent } from 'node:http';
 import axios, { isAxiosError, type AxiosInstance } from 'axios';
 import { WebhookError } from '../errors';
 import type { WebhookSender } from '../ports';
+import { abortableSleep } from '../util/abortable-sleep';
 
 /** DingTalk's errcode for an expired or unknown session webhook. */
 export const ERRCODE_SESSION_EXPIRED = 300001;
@@ -48,22 +49,8 @@ export interface AxiosWebhookOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** A timer that ends early, without throwing, when `signal` aborts: no wait outlives the run's deadline. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal?.aborted === true) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** A timer that ends early, without throwing, when `signal` aborts: the sender checks the signal itself after it. */
+const quietSleep = (ms: number, signal?: AbortSignal): Promise<void> => abortableSleep(ms, signal).catch(() => undefined);
 
 /** The error of a send cut short by the run's deadline; `inFlight`: a request had left and may have arrived. */
 function deadlineError(inFlight: boolean, cause?: unknown): WebhookError {
@@ -101,7 +88,7 @@ export function createAxiosWebhookSender(options: AxiosWebhookOptions): WebhookS
   const attempts = Math.max(1, options.attempts ?? 2);
   const throttleAttempts = Math.max(1, options.throttleAttempts ?? THROTTLE_ATTEMPTS);
   const throttleDelayMs = options.throttleDelayMs ?? THROTTLE_DELAY_MS;
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? quietSleep;
   const retryDelayMs = options.retryDelayMs ?? 500;
 
   const post = async (url: string, body: unknown, signal: AbortSignal | undefined): Promise<void> => {

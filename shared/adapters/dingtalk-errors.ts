@@ -4,6 +4,7 @@
  * `{"code":"Forbidden.AccessDenied.AccessTokenPermissionDenied","accessdenieddetail":{"requiredScopes":["Card.Streaming.Write"]}}`.
  */
 import { DingTalkApiError } from '../errors';
+import { isRecord } from '../util/is-record';
 
 /** The token endpoint: a refusal there is about the Client ID and Secret, not about a call. */
 export const TOKEN_API = '/v1.0/oauth2/accessToken';
@@ -20,10 +21,6 @@ export const INVALID_TOKEN_CODE = 'InvalidAuthentication';
 /** Where scopes are granted, for messages. */
 const GRANT_HINT = 'grant it in the DingTalk developer console → your app → Permissions (权限管理), then retry';
 
-/** A JSON object (not null, not an array): how DingTalk's answers are read. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The scopes DingTalk says are missing (`accessdenieddetail.requiredScopes`). */
 function requiredScopes(body: Record<string, unknown>): string[] {

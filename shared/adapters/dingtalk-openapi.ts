@@ -5,10 +5,11 @@ import axios, { isAxiosError, type AxiosInstance } from 'axios';
 import { openSpaceId, type DingTalkOpenApi, type MessageIds, type OpenSpace } from '../dingtalk/openapi';
 import { DingTalkApiError } from '../errors';
 import { systemClock, type Clock, type Logger } from '../ports';
-import { abortableSleep, raceSignal, type AbortableSleep } from './abortable-sleep';
+import { abortableSleep, raceSignal, type AbortableSleep } from '../util/abortable-sleep';
 import { createQpsBudget } from './qps-budget';
 import { createAccessTokenCache } from './dingtalk-token';
-import { isRecord, isStaleTokenError, mapDingTalkAnswer, TOKEN_API, type ErrorScrubber } from './dingtalk-errors';
+import { isStaleTokenError, mapDingTalkAnswer, TOKEN_API, type ErrorScrubber } from './dingtalk-errors';
+import { isRecord } from '../util/is-record';
 
 /** DingTalk's OpenAPI origin for mainland apps (DINGTALK_API_BASE's default). */
 export const DEFAULT_DINGTALK_API_BASE = 'https://api.dingtalk.com';

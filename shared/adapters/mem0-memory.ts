@@ -4,6 +4,7 @@ import { utf8ByteBound } from '../llm/token-counter';
 import type { LearnResult, LongTermMemory, MemoryCallOptions } from '../memory/memory';
 import { cleanFact, factKey } from '../memory/facts';
 import { systemClock, type Clock, type Logger } from '../ports';
+import { isRecord } from '../util/is-record';
 
 /** Options of {@link createMem0Memory}. */
 export interface Mem0MemoryOptions {
@@ -38,7 +39,6 @@ const MAX_QUERY_CHARS = 1000;
 /** Fewest bytes one exchange keeps in a `learn`; below this, the oldest exchanges are left out. */
 const MIN_EXCHANGE_BYTES = 400;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The memories of a list or search answer: `{results: [...]}` or a bare array, items without text left out. */
 function itemsOf(value: unknown): Mem0Item[] {

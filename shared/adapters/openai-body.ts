@@ -1,6 +1,7 @@
 import { LlmUnavailableError } from '../errors';
 import { incompatibleError } from './openai-errors';
 import { visibleAnswer } from './openai-think';
+import { isRecord } from '../util/is-record';
 
 /** What one chat completion answered, streamed or not, before the checks on its content. */
 export interface ChatBody {
@@ -47,7 +48,6 @@ const MAX_JSON_CHARS = 16 * 1024 * 1024;
 /** The first characters of an event stream's first line: a field name and a colon, or a comment. */
 const SSE_START = /^(?::|(?:data|event|id|retry)\s*:)/;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Content parts that carry reasoning rather than the answer (Mistral's `thinking`, others' `reasoning`). */
 const REASONING_PARTS = new Set(['thinking', 'reasoning', 'reasoning_content']);

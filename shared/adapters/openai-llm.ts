@@ -3,7 +3,7 @@ import type { ChatCompletionCreateParams } from 'openai/resources/chat/completio
 import { LlmRefusedError, LlmUnavailableError } from '../errors';
 import { RESERVED_LLM_BODY_FIELDS, type LlmConfig } from '../config/load-config';
 import type { ChatMessage, LlmAnswer, LlmCallOptions, LlmClient } from '../ports';
-import { abortableSleep, type AbortableSleep } from './abortable-sleep';
+import { abortableSleep, type AbortableSleep } from '../util/abortable-sleep';
 import { OnTextError, readChatBody, type ChatBody } from './openai-body';
 import { hostOf, isVisionRefusal, mapOpenAiError, visionError } from './openai-errors';
 import { AttemptTimer, isRetryable, retryDelayMs } from './openai-retry';

@@ -1,5 +1,5 @@
 import type { Clock } from '../ports';
-import { abortableSleep, type AbortableSleep } from './abortable-sleep';
+import { abortableSleep, type AbortableSleep } from '../util/abortable-sleep';
 
 /**
  * A per-instance budget of calls per second (a token bucket), so that many cards streaming at once from one

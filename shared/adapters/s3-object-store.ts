@@ -2,6 +2,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { StorageError, type StorageOperation } from '../errors';
 import type { ObjectStore } from '../ports';
 import { assertSafeKey, assertSafePrefix } from './object-key';
+import { abortableSleep } from '../util/abortable-sleep';
 
 /** The AWS SDK's S3 module, typed; loaded with `require` so it stays lazy both in the bundle and under Jest. */
 type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -93,7 +94,6 @@ function fail(operation: StorageOperation, error: unknown): StorageError {
 
 const isCode = (error: unknown, code: string): boolean => errorCode(error) === code;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The S3 client configuration for the options: one keep-alive connection pool, bounded time and retries. */
 export function s3ClientConfig(options: S3ObjectStoreOptions): S3ClientConfig {
@@ -142,7 +142,7 @@ export function createS3ObjectStore(options: S3ObjectStoreOptions): ObjectStore 
         const conflict = isCode(error, 'ConditionalRequestConflict') || errorStatus(error) === 409;
         const delay = conflictDelays[attempt];
         if (!conflict || delay === undefined) throw fail('write', error);
-        await sleep(delay);
+        await abortableSleep(delay);
       }
     }
   };

@@ -1,5 +1,6 @@
 import { InvalidMessageError, PayloadTooLargeError } from '../errors';
 import { decodeEventJson } from './event-json';
+import { isRecord } from '../util/is-record';
 
 /**
  * Largest request body accepted (64 KB). DingTalk's callbacks are a few KB (a text message of DingTalk's
@@ -48,9 +49,6 @@ export interface FcHttpResult {
   isBase64Encoded: boolean;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Parses the FC 3.0 HTTP-trigger event (a Buffer of JSON: `{version, rawPath, headers, body,

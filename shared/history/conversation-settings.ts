@@ -1,5 +1,6 @@
 import type { ObjectStore } from '../ports';
 import { normalizePrefix, safeSegment } from './keys';
+import { isRecord } from '../util/is-record';
 
 /** What a conversation chose for itself with `\model` and `\system`. */
 export interface ConversationSettings {
@@ -26,7 +27,6 @@ export interface ConversationSettingsStore {
 /** Longest `\system` prompt kept, in characters. */
 export const MAX_CONVERSATION_SYSTEM_CHARS = 2_000;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The settings in a stored body, leaving out anything malformed. */
 function decode(body: Buffer): ConversationSettings {

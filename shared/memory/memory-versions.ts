@@ -2,6 +2,8 @@ import { describeError } from '../errors';
 import { normalizePrefix, safeSegment } from '../history/keys';
 import type { Logger, ObjectStore } from '../ports';
 import { sameState, type MemoryState } from './facts';
+import { isRecord } from '../util/is-record';
+import { abortableSleep } from '../util/abortable-sleep';
 
 /** One person's memory as read: its state and the sequence number of the newest version (0: none yet). */
 export interface MemoryVersion extends MemoryState {
@@ -57,7 +59,6 @@ const LIST_LIMIT = 8;
 /** Conflicts one commit resolves before giving up (10 concurrent writers need at most 9). */
 const MAX_ATTEMPTS = 32;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The folder of one person's memory: `<prefix>memory/<user>/`, beside the conversations' folders. */
 export function memoryFolder(prefix: string, userId: string): string {
@@ -150,7 +151,7 @@ export class MemoryVersions {
     options: MemoryVersionsOptions = {},
   ) {
     this.logger = options.logger;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? ((ms) => abortableSleep(ms));
   }
 
   /** The newest version of `userId`'s memory; an empty one (seq 0) when there is none. Throws `StorageError`. */

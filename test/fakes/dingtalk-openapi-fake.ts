@@ -13,7 +13,7 @@
  * `rejected`, so only their status matters.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRecord } from '../../shared/adapters/dingtalk-errors';
+import { isRecord } from '../../shared/util/is-record';
 import { flatHeaders, headerValue, listenOnLoopback, randomHex, readBody, sendJson, TimerBag } from './http-helpers';
 
 /** The paths the fake serves. */

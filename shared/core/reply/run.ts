@@ -1,4 +1,4 @@
-import { abortableSleep } from '../../adapters/abortable-sleep';
+import { abortableSleep } from '../../util/abortable-sleep';
 import type { HistoryKey } from '../../history/exchange';
 import type { Logger } from '../../ports';
 import type { ReplyTask } from '../reply-task';

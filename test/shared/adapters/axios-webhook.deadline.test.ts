@@ -1,4 +1,4 @@
-import { createAxiosWebhookSender, abortableSleep, THROTTLE_DELAY_MS } from '../../../shared/adapters/axios-webhook';
+import { createAxiosWebhookSender, THROTTLE_DELAY_MS } from '../../../shared/adapters/axios-webhook';
 import { formatReply } from '../../../shared/dingtalk/outgoing';
 import { WebhookError } from '../../../shared/errors';
 import { startWebhookSink, type WebhookSink } from '../../fakes/webhook-sink';
@@ -93,20 +93,6 @@ describe(guarantee('Faults: webhook'), () => {
       await createAxiosWebhookSender({ timeoutMs: 10_000, sleep: (ms) => (waits.push(ms), Promise.resolve()) }).send(sink.webhookUrl(), reply);
       expect(waits).toEqual([THROTTLE_DELAY_MS]);
       expect(sink.messages).toHaveLength(1);
-    });
-  });
-
-  describe('abortableSleep', () => {
-    it('ends at once when the signal aborts, and at once when it already has', async () => {
-      const controller = new AbortController();
-      const waiting = abortableSleep(600_000, controller.signal);
-      controller.abort();
-      await waiting;
-      await abortableSleep(600_000, controller.signal);
-    });
-
-    it('waits the given time without a signal', async () => {
-      await abortableSleep(1);
     });
   });
 });

@@ -1,4 +1,4 @@
-import { abortableSleep, type AbortableSleep } from '../../../shared/adapters/abortable-sleep';
+import { abortableSleep, type AbortableSleep } from '../../../shared/util/abortable-sleep';
 import { createDingTalkOpenApi, type DingTalkOpenApiOptions } from '../../../shared/adapters/dingtalk-openapi';
 import type { DingTalkOpenApi, OpenSpace } from '../../../shared/dingtalk/openapi';
 import { DingTalkApiError, describeError } from '../../../shared/errors';

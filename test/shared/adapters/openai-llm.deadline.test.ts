@@ -1,4 +1,4 @@
-import { abortableSleep } from '../../../shared/adapters/abortable-sleep';
+import { abortableSleep } from '../../../shared/util/abortable-sleep';
 import { createOpenAiLlm, type OpenAiLlmOptions } from '../../../shared/adapters/openai-llm';
 import type { LlmConfig } from '../../../shared/config/load-config';
 import { LlmUnavailableError } from '../../../shared/errors';

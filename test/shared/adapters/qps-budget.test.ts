@@ -1,4 +1,4 @@
-import type { AbortableSleep } from '../../../shared/adapters/abortable-sleep';
+import type { AbortableSleep } from '../../../shared/util/abortable-sleep';
 import { createQpsBudget } from '../../../shared/adapters/qps-budget';
 import { ManualClock } from '../../helpers/ports';
 
