@@ -18,8 +18,12 @@ const peakRssKb = () => {
 const report = (fields, code) =>
   process.stderr.write(`BENCH_RESULT ${JSON.stringify({ ...fields, maxRssKb: peakRssKb() })}\n`, () => process.exit(code));
 
+// How long the require of the bundle takes (parse and module evaluation), reported beside the whole run.
+/* global performance */
+const loadStarted = performance.now();
 const { handler } = require(process.argv[2]);
+const loadMs = performance.now() - loadStarted;
 handler(readFileSync(process.argv[3]), JSON.parse(process.argv[4])).then(
-  (result) => report({ result }, 0),
+  (result) => report({ result, loadMs }, 0),
   (error) => report({ error: error instanceof Error ? error.message : String(error) }, 1),
 );

@@ -13,9 +13,12 @@
  *   `--node-flag=--max-old-space-size=96` to see the reply within a small instance's heap.
  * - `--readme` rewrites the table in the README's "Performance and cost" section with this run.
  * - `--check` exits with 1 when a goal is missed.
+ * - `--baseline DIR [--rounds N]` measures only the reply's cold start and peak RSS against the build in DIR
+ *   (another checkout with its own dist/), N interleaved rounds (default 30); see compare.ts.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { compareWithBaseline } from './compare';
 import { buildDist, bundleKb, bundlePath, deployedKb, distIsStale, ROOT } from './dist';
 import { FIGURE_KEYS, figuresTable, missedGoals, type Figures } from './figures';
 import { describeMachine, machineLine } from './machine';
@@ -35,10 +38,12 @@ interface Args {
   nodeFlags: string[];
   check: boolean;
   readme: boolean;
+  baseline?: string;
+  rounds: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, build: 'when-stale', check: false, readme: false, nodeFlags: [] };
+  const args: Args = { quick: false, build: 'when-stale', check: false, readme: false, nodeFlags: [], rounds: 30 };
   for (let i = 0; i < argv.length; i += 1) {
     const [arg, inline] = (argv[i] ?? '').split(/=(.*)/s) as [string, string | undefined];
     const value = (): string => {
@@ -54,9 +59,13 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--node-flag') args.nodeFlags.push(value());
     else if (arg === '--check') args.check = true;
     else if (arg === '--readme') args.readme = true;
+    else if (arg === '--baseline') args.baseline = path.resolve(value());
+    else if (arg === '--rounds') args.rounds = Number(value());
     else throw new Error(`unknown argument ${arg} (see bench/main.ts)`);
   }
   if (args.readme && args.quick) throw new Error('--readme takes a full run, not --quick');
+  if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error('--rounds takes a whole number of at least 1');
+  if (args.baseline !== undefined && (args.readme || args.json !== undefined)) throw new Error('--baseline prints a comparison only: no --readme or --json');
   return args;
 }
 
@@ -75,6 +84,18 @@ async function main(): Promise<void> {
   if (args.nodeFlags.length > 0) console.log(`node flags of the measured processes: ${args.nodeFlags.join(' ')}`);
   if (args.profileDir !== undefined) console.warn(`profiling into ${args.profileDir}: timings include the profiler's overhead`);
   if (args.quick) console.warn('--quick: few repetitions, the timings are not stable');
+
+  if (args.baseline !== undefined) {
+    const services = await startServices();
+    try {
+      const options = { ...(args.profileDir !== undefined ? { profileDir: args.profileDir } : {}), nodeFlags: args.nodeFlags };
+      console.log((await compareWithBaseline(services, args.baseline, args.rounds, options)).join('\n'));
+    } finally {
+      await services.close();
+      rmSync(scratchDir, { recursive: true, force: true });
+    }
+    return;
+  }
 
   const sizing = readFunctionSizing(path.join(ROOT, 's.yaml'), ['conversation', 'reply']);
   const services = await startServices();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { TOKENS_FOR_REPLY, TOKENS_PER_MESSAGE } from '../shared/core/prompt';
+import { MAX_PICTURE_BYTES } from '../shared/core/reply/inputs';
 import { loadO200kCounter } from '../shared/llm/token-counter';
 import type { OpenAiFakeRequestLog } from '../test/fakes/openai-fake';
 import { expectCount, expectOutcomes } from './checks';
@@ -9,8 +10,9 @@ import { answerPathMs, chatRequests, isMemoryUpdate, MEMORY_OFF, REMEMBER_QUESTI
 import { runCold, runWarm, type ColdRun, type ProcessOptions } from './processes';
 import type { FunctionSizing } from './s-yaml-sizing';
 import { byMessage, type Wait } from './server-waits';
-import { BENCH, cardEnv, conversationEnv, handlerContext, replyEnv, type Services } from './services';
+import { BENCH, cardEnv, conversationEnv, handlerContext, pictureEnv, replyEnv, type Services } from './services';
 import { mean, median, percentile, round } from './stats';
+import { expectPictureSentTwice, sizeLimitPng } from './picture';
 import { measureStreaming } from './streaming';
 import type { WarmJob, WarmResult } from './warm-driver';
 import { Workload, type Plan } from './workload';
@@ -25,6 +27,10 @@ const CONVERSATION_CONTEXT = handlerContext('dingtalk-llm-conversation');
 const REPLY_CONTEXT = handlerContext(BENCH.replyFunction);
 /** HISTORY_LENGTH of the long-prompt cold start: every exchange of the history goes into the prompt. */
 const LONG_PROMPT_EXCHANGES = 20;
+/** The download code of the bench's picture at the size limit, served by the DingTalk OpenAPI fake. */
+const PICTURE_DOWNLOAD_CODE = 'bench-picture-at-size-limit';
+/** The question after the picture, answered with the picture resent. */
+const PICTURE_FOLLOW_UP = 'What does this picture show? Describe the details, please.';
 const ms = (value: number): string => `${round(value, 2)} ms`;
 /** The highest peak RSS of `runs`, in MB. */
 const peakMb = (runs: ColdRun[]): number => round(Math.max(...runs.map((run) => run.maxRssKb)) / 1024, 1);
@@ -176,6 +182,8 @@ function expectMemoryInPrompts(what: string, runs: readonly WarmReply[], on: boo
  *    so that drift over the run (the fakes hold more objects) weighs on both alike; with memory on, the
  *    answer path (handler call to the answer's webhook post) against the one with memory off;
  * 4b. one user's conversation of `memoryMessages` messages with the memory on: its update calls;
+ * 4c. a picture at the size limit (10 MB) and a follow-up question that resends it, answered by the reply
+ *     bundle in one fresh process with DINGTALK_CLIENT_ID and VISION_MODEL set: its peak RSS (issue 11);
  * 5. cold rounds: bare node, conversation, reply, each a fresh process, in rotating order; the reply
  *    runs with the shipped defaults (HISTORY_LENGTH, MAX_CONTEXT_TOKENS, memory on) like the figures
  *    above, and once more with the memory off, once more with HISTORY_LENGTH=20, whose ~40 KB prompt loads
@@ -202,11 +210,14 @@ export async function measure(
   const carol = workload.sender('carol');
   const bob = workload.sender('bob');
   const dave = workload.sender('dave');
+  const pictureUsers = Array.from({ length: plan.pictureRuns }, (_, i) => workload.sender(`erin-${i}`));
+  const picture = sizeLimitPng(MAX_PICTURE_BYTES);
+  services.dingtalk.addFile(PICTURE_DOWNLOAD_CODE, picture, 'image/png');
 
   // 1. Reply payloads, made by the conversation bundle itself.
   // Four warm runs (memory off, on, on, off), each with its own warm-up and half the measured messages.
   const warmRunCount = plan.replyWarmup + Math.ceil(plan.replyMessages / 2);
-  const [seedTasks, offFirstTasks, onFirstTasks, onSecondTasks, offSecondTasks, coldTasks, coldOffTasks, longPromptTasks, cardsColdTasks, turnTasks, memoryTasks] = split(
+  const [seedTasks, offFirstTasks, onFirstTasks, onSecondTasks, offSecondTasks, coldTasks, coldOffTasks, longPromptTasks, cardsColdTasks, turnTasks, memoryTasks, pictureTasks] = split(
     await replyTasks(
       services,
       [
@@ -214,6 +225,7 @@ export async function measure(
         ...workload.questions(alice, plan.historyExchanges + 4 * warmRunCount + 4 * plan.coldRounds, plan.questionBytes),
         ...workload.randomQuestions(bob, plan.turns),
         ...workload.questions(dave, plan.memoryMessages, plan.questionBytes),
+        ...pictureUsers.flatMap((user) => [workload.picture(user, PICTURE_DOWNLOAD_CODE), ...workload.texts(user, [PICTURE_FOLLOW_UP])]),
       ],
       conversation,
     ),
@@ -223,6 +235,7 @@ export async function measure(
       ...[1, 2, 3, 4].map(() => plan.coldRounds),
       plan.turns,
       plan.memoryMessages,
+      2 * plan.pictureRuns,
     ],
   );
 
@@ -253,6 +266,17 @@ export async function measure(
   const memoryRun = await warmReply(services, memoryTasks, reply, 'reply (memory conversation)');
   const updateCalls = memoryRun.requests.filter((request) => isMemoryUpdate(request.body)).length;
   const memoryOss = Object.values(memoryRun.oss).reduce<number>((sum, count) => sum + (count ?? 0), 0);
+
+  // 4c. A picture at the size limit, then a follow-up that resends it, in a fresh reply process; a few times,
+  // since the peak depends on when V8 collects the first message's garbage.
+  const picturePeaksKb: number[] = [];
+  const pictureDurations: number[][] = [];
+  for (let i = 0; i < plan.pictureRuns; i += 1) {
+    const pictureRun = await warmReply(services, pictureTasks.slice(2 * i, 2 * i + 2), { ...childOptions, env: replyEnv(services, pictureEnv(services)) }, 'reply (picture)');
+    expectPictureSentTwice(pictureRun.requests, picture, BENCH.visionModel);
+    picturePeaksKb.push(pictureRun.run.maxRssKb);
+    pictureDurations.push(pictureRun.run.durations);
+  }
 
   // 5. Cold starts, each kind in turn going first so drift over the run hits all kinds alike.
   const coldAcks = workload.questions(carol, plan.coldRounds, 60);
@@ -312,6 +336,7 @@ export async function measure(
     reply_peak_rss_mb: peakMb(replyCold),
     reply_cards_cold_ms: round(median(cardsCold.map((run) => run.ms)) - bareMs, 1),
     reply_cards_peak_rss_mb: peakMb(cardsCold),
+    reply_peak_rss_mb_picture: round(Math.max(...picturePeaksKb) / 1024, 1),
     oss_requests_per_message: round(off.ossPerMessage, 2),
     oss_requests_per_message_memory: round(on.ossPerMessage, 2),
     prompt_tokens_p99: percentile(tokens, 99),
@@ -328,6 +353,7 @@ export async function measure(
     'reply cold, memory off': `${ms(median(replyColdOff.map((run) => run.ms)) - bareMs)} over bare node, peak RSS ${mb(replyColdOff)}: MEMORY_ENABLED=false, so no memory read before the answer and no update call after it`,
     'reply cold, long prompt': `${ms(median(longPromptCold.map((run) => run.ms)) - bareMs)} over bare node, peak RSS ${mb(longPromptCold)}: HISTORY_LENGTH=${LONG_PROMPT_EXCHANGES}, so all ${plan.historyExchanges} exchanges of ${2 * plan.questionBytes} B may go into the prompt; its byte count exceeds MAX_CONTEXT_TOKENS, so the tokenizer loads`,
     'reply cold, cards configured': `${ms(median(cardsCold.map((run) => run.ms)) - bareMs)} over bare node, peak RSS ${mb(cardsCold)}: DINGTALK_CLIENT_ID and DINGTALK_CARD_TEMPLATE_ID set, so the answer streams into a card through the DingTalk OpenAPI fake (no latency): ${cardsColdCalls} OpenAPI calls in turn (token, create, updates, finalize) where the webhook-only answer makes one webhook post`,
+    'reply with a picture': `a ${round(picture.length / 2 ** 20, 2)} MB PNG (the limit, MAX_PICTURE_BYTES), then a follow-up that resends it, in a fresh process with DINGTALK_CLIENT_ID and VISION_MODEL set (memory on), ${plan.pictureRuns} times: peak RSS ${picturePeaksKb.map((kb) => `${round(kb / 1024, 1)} MB`).join(', ')}; the first run took ${(pictureDurations[0] ?? []).map((duration) => ms(duration)).join(' and ')} (the first with the bundle's load); each chat request carried the picture as a ${round((4 * Math.ceil(picture.length / 3)) / 2 ** 20, 1)} MB data: URL`,
     'peak RSS': `cold reply ${mb(replyCold)}, cold conversation ${mb(conversationCold)}, bare node ${mb(bare)}, warm reply process (memory on) after ${onSecond.run.durations.length} messages ${round(onSecond.run.maxRssKb / 1024, 1)} MB`,
     'OSS requests (warm reply)': `per message, memory off: ${off.ossBreakdown}; memory on: ${on.ossBreakdown}`,
     'long conversation': `MAX_CONTEXT_TOKENS=${plan.turnsMaxContextTokens}, prompt tokens p50 ${median(tokens)}, max ${Math.max(...tokens)}`,

@@ -43,6 +43,16 @@ export function dingtalkMessage(sender: Sender, text: string, msgId: string, cre
   };
 }
 
+/**
+ * A DingTalk 1:1 picture callback (from the reference sample) from `sender`: the picture is fetched with
+ * `downloadCode` through DingTalk's OpenAPI.
+ */
+export function dingtalkPictureMessage(sender: Sender, downloadCode: string, msgId: string, createAt: number): Record<string, unknown> {
+  const message = dingtalkMessage(sender, '', msgId, createAt);
+  delete message.text;
+  return { ...message, msgtype: 'picture', content: { downloadCode, pictureDownloadCode: downloadCode } };
+}
+
 /** The FC HTTP-trigger event DingTalk's callback arrives as, correctly signed with `secret`. */
 export function signedMessageEvent(secret: string, message: Record<string, unknown>): Buffer {
   return signedEvent({ secret, body: message });

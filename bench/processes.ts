@@ -23,6 +23,8 @@ export interface ColdRun {
   result: unknown;
   /** Peak resident set of the child, in KB (VmHWM; see cold-runner.cjs). */
   maxRssKb: number;
+  /** How long the child's `require` of the module took, in ms (part of `ms`). */
+  loadMs: number;
 }
 
 /** Plain CommonJS in bench/ (the launcher pins `__dirname` to the source folder). */
@@ -75,9 +77,9 @@ export function runCold(module: string, event: Buffer, context: Record<string, u
       const line = stderr.split('\n').find((candidate) => candidate.startsWith(MARKER) && stderr.includes(`${candidate}\n`));
       if (line === undefined || settled) return;
       settled = true;
-      const report = JSON.parse(line.slice(MARKER.length)) as { result?: unknown; error?: string; maxRssKb: number };
+      const report = JSON.parse(line.slice(MARKER.length)) as { result?: unknown; error?: string; maxRssKb: number; loadMs?: number };
       if (report.error !== undefined) reject(new Error(`cold run of ${module} failed: ${report.error}`));
-      else resolve({ ms: arrived - started, result: report.result, maxRssKb: report.maxRssKb });
+      else resolve({ ms: arrived - started, result: report.result, maxRssKb: report.maxRssKb, loadMs: report.loadMs ?? 0 });
     });
     child.on('error', reject);
     child.on('close', (code) => {

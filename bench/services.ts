@@ -21,6 +21,8 @@ export const BENCH = {
   /** DINGTALK_CLIENT_ID (the robotCode); its secret is {@link BENCH.secret}, as the app's one secret. */
   clientId: 'dingbenchclientid01',
   cardTemplate: 'bench-ai-card.schema',
+  /** VISION_MODEL: the only model the LLM fake lets take pictures. */
+  visionModel: 'qwen-vl-max',
 } as const;
 
 /** What runs the reply function when the FC fake receives an async invocation of it. */
@@ -66,7 +68,7 @@ export async function startServices(): Promise<Services> {
     functions: { [BENCH.replyFunction]: { handler: (payload) => runner(payload) } },
   });
   const oss = await startOssFake({ bucket: BENCH.bucket, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
-  const openai = await startOpenAiFake({ apiKey: BENCH.apiKey, models: [BENCH.model] });
+  const openai = await startOpenAiFake({ apiKey: BENCH.apiKey, models: [BENCH.model, BENCH.visionModel], visionModels: [BENCH.visionModel] });
   openai.respondWith((request) =>
     isMemoryUpdate(request.body) ? memoryUpdateAnswer(request) : fillerText(Math.max(1, questionOf(request).length), questionOf(request).length),
   );
@@ -128,6 +130,19 @@ export function cardEnv(services: Services): Record<string, string> {
     DINGTALK_APP_SECRET: BENCH.secret,
     DINGTALK_CARD_TEMPLATE_ID: BENCH.cardTemplate,
     DINGTALK_API_BASE: services.dingtalk.url,
+  };
+}
+
+/**
+ * Pictures readable, over {@link replyEnv}: the app's Client ID and secret (the download goes through DingTalk's
+ * OpenAPI, at the fake) and VISION_MODEL; no card template, so answers go to the session webhook.
+ */
+export function pictureEnv(services: Services): Record<string, string> {
+  return {
+    DINGTALK_CLIENT_ID: BENCH.clientId,
+    DINGTALK_APP_SECRET: BENCH.secret,
+    DINGTALK_API_BASE: services.dingtalk.url,
+    VISION_MODEL: BENCH.visionModel,
   };
 }
 

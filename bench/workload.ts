@@ -1,4 +1,4 @@
-import { dingtalkMessage, fillerText, signedMessageEvent, type Sender } from './messages';
+import { dingtalkMessage, dingtalkPictureMessage, fillerText, signedMessageEvent, type Sender } from './messages';
 import { BENCH } from './services';
 
 /** How many of each thing one run does; `--quick` shrinks everything for the smoke test. */
@@ -21,6 +21,8 @@ export interface Plan {
   streamTokens: number;
   /** Messages of the one-user conversation whose memory update calls are counted (issue 12: 50). */
   memoryMessages: number;
+  /** Fresh reply processes answering the 10 MB picture and its follow-up (issue 11); the figure is their highest peak. */
+  pictureRuns: number;
 }
 
 /** The repetitions of a full run: enough for stable percentiles on a 2-core machine in about two minutes. */
@@ -37,6 +39,7 @@ export const FULL_PLAN: Plan = {
   streamMessages: 6,
   streamTokens: 300,
   memoryMessages: 50,
+  pictureRuns: 3,
 };
 
 /** `--quick`: the same steps with few repetitions; its figures are for the smoke test, not for goals. */
@@ -52,6 +55,7 @@ export const QUICK_PLAN: Plan = {
   streamMessages: 3,
   streamTokens: 40,
   memoryMessages: 20,
+  pictureRuns: 1,
 };
 
 /** A text of `bytes` UTF-8 bytes or one character more (mixed English and Chinese). */
@@ -90,6 +94,13 @@ export class Workload {
   event(sender: Sender, text: string): Buffer {
     this.sent += 1;
     const message = dingtalkMessage(sender, text, `msg-bench-${this.sent}`, this.firstAt + this.sent * 1000);
+    return signedMessageEvent(BENCH.secret, message);
+  }
+
+  /** One picture callback from `sender`, the picture fetched with `downloadCode`. */
+  picture(sender: Sender, downloadCode: string): Buffer {
+    this.sent += 1;
+    const message = dingtalkPictureMessage(sender, downloadCode, `msg-bench-${this.sent}`, this.firstAt + this.sent * 1000);
     return signedMessageEvent(BENCH.secret, message);
   }
 

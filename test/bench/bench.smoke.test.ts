@@ -1,6 +1,6 @@
 /**
  * Smoke test of `npm run bench`: the quick run completes against the loopback fakes and writes every
- * figure of issues 5, 10 and 12 as JSON. It asserts no timing (the figures depend on the machine); the bench itself
+ * figure of issues 5, 10, 11 and 12 as JSON. It asserts no timing (the figures depend on the machine); the bench itself
  * fails the run when a bundle does not really answer, so completing means every step did its work.
  */
 import { execFile } from 'node:child_process';
@@ -20,7 +20,7 @@ describe('npm run bench -- --quick', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('completes, prints the machine and the table, and writes JSON with exactly the figures of issues 5, 10 and 12', async () => {
+  it('completes, prints the machine and the table, and writes JSON with exactly the figures of issues 5, 10, 11 and 12', async () => {
     const out = path.join(dir, 'figures.json');
     // --no-build: `npm test` has just built dist/, and other test files read it while this runs.
     const { stdout } = await run(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), '--quick', '--no-build', '--json', out], {
@@ -47,6 +47,9 @@ describe('npm run bench -- --quick', () => {
     // Counted by the DingTalk OpenAPI fake: every streamed answer made a card and updated it.
     expect(figures.card_updates_per_answer).toBeGreaterThan(0);
     expect(figures.openapi_calls_per_message).toBeGreaterThan(figures.card_updates_per_answer as number);
+    // The 10 MB picture reached the LLM fake twice (the bench checks its bytes) and its process was measured.
+    expect(stdout).toMatch(/reply with a picture: a 10 MB PNG .*peak RSS \d/);
+    expect(figures.reply_peak_rss_mb_picture).toBeGreaterThan(0);
     expect(stdout).toMatch(/streaming setup: LLM fake: first token after 800 ms, .*DingTalk OpenAPI fake: \d+ ms latency per call/);
   }, 60_000);
 });

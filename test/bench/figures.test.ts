@@ -1,4 +1,7 @@
-import { FIGURE_KEYS, figuresTable, MEMORY_OSS_REQUESTS, missedGoals, type Figures } from '../../bench/figures';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { FIGURE_KEYS, figuresTable, MEMORY_OSS_REQUESTS, missedGoals, PICTURE_RSS_GOAL_MB, type Figures } from '../../bench/figures';
+import { readFunctionSizing } from '../../bench/s-yaml-sizing';
 
 /** Figures that meet every goal; a test changes the one it looks at. */
 function figures(overrides: Partial<Figures>): Figures {
@@ -29,5 +32,13 @@ describe('bench goals', () => {
     expect(figuresTable(figures({ oss_requests_per_message: 6, oss_requests_per_message_memory: 12.25 }), 2000)).toContain(
       '| `oss_requests_per_message_memory` | 12.25 | ≤ 12.25 (`oss_requests_per_message` + 6.25: 1 before the answer, 5.25 after) | pass |',
     );
+  });
+
+  it('holds the reply with a 10 MB picture and its follow-up under the memory s.yaml gives it, with a margin', () => {
+    const { memoryMb } = readFunctionSizing(path.join(__dirname, '../../s.yaml'), ['reply']).reply as { memoryMb: number };
+    expect(PICTURE_RSS_GOAL_MB).toBeLessThanOrEqual(memoryMb - 32);
+    expect(readFileSync(path.join(__dirname, '../../s.yaml'), 'utf8')).toContain('reply_peak_rss_mb_picture');
+    expect(missedGoals(figures({ reply_peak_rss_mb_picture: PICTURE_RSS_GOAL_MB }), 2000)).toEqual([]);
+    expect(missedGoals(figures({ reply_peak_rss_mb_picture: PICTURE_RSS_GOAL_MB + 0.1 }), 2000)).toEqual(['reply_peak_rss_mb_picture']);
   });
 });
