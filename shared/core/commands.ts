@@ -113,7 +113,7 @@ export const HELP_TEXT = (() => {
 const INVISIBLE = /\p{Cf}/gu;
 
 /** A prefix, a word of letters, digits, `_` or `-`, and the rest of the text. */
-const COMMAND_LINE = /^([\\/、])([\p{L}\p{N}_-]+)(.*)$/su;
+const COMMAND_LINE = /^([\\/\u3001])([\p{L}\p{N}_-]+)(.*)$/su;
 
 /** What may follow a known command's name: nothing, a space and any words, or only punctuation (`/clear!`, `、清除。`). */
 const AFTER_NAME = /^(?:$|\s|[\p{P}\p{S}]+$)/u;

@@ -8,7 +8,7 @@ export const CARD_MAX_CHARS = 2_800;
 function cutPoint(text: string, max: number): number {
   const window = text.slice(0, max);
   const floor = Math.floor(max / 2);
-  for (const pattern of [/\n\n/g, /\n/g, /[。！？.!?]\s?/g, /\s/g]) {
+  for (const pattern of [/\n\n/g, /\n/g, /[\u3002\uff01\uff1f.!?]\s?/g, /\s/g]) {
     let best = -1;
     for (const match of window.matchAll(pattern)) {
       const end = match.index + match[0].length;

@@ -470,7 +470,7 @@ export function mentionsRobot(message: Pick<IncomingMessage, 'isInAtList' | 'atU
 
 const ASCII_WORD_END = /[A-Za-z0-9_]$/;
 const ASCII_WORD_START = /^[A-Za-z0-9_]/;
-const LEADING_AT = /^\s*[@＠]/u;
+const LEADING_AT = /^\s*[@\uff20]/u;
 
 /**
  * Removes the `@<name>` mentions of the robot at the start of `text` (case-insensitive, `＠` too), and

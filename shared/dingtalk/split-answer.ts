@@ -198,8 +198,8 @@ interface Plan {
   classes: number[][];
 }
 
-const SENTENCE_END = /(?:[.!?;]+["'”’)\]）]*[ \t]+|[。！？；…]+["'”’)）]*[ \t]*)(?=\S)/g;
-const WORD_END = /(?:[ \t]+|[，、])(?=\S)/g;
+const SENTENCE_END = /(?:[.!?;]+["'\u201d\u2019)\]\uff09]*[ \t]+|[\u3002\uff01\uff1f\uff1b\u2026]+["'\u201d\u2019)\uff09]*[ \t]*)(?=\S)/g;
+const WORD_END = /(?:[ \t]+|[\uff0c\u3001])(?=\S)/g;
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
