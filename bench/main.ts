@@ -15,14 +15,16 @@
  * - `--check` exits with 1 when a goal is missed.
  * - `--baseline DIR [--rounds N]` measures only the reply's cold start and peak RSS against the build in DIR
  *   (another checkout with its own dist/), N interleaved rounds (default 30); see compare.ts.
+ * - `--picture [--rounds N]` measures only `reply_peak_rss_mb_picture` (a picture at the size limit and its
+ *   follow-up), N fresh processes (default 3, as in the full run), each peak printed, against its goal.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compareWithBaseline } from './compare';
 import { buildDist, bundleKb, bundlePath, deployedKb, distIsStale, ROOT } from './dist';
-import { FIGURE_KEYS, figuresTable, missedGoals, type Figures } from './figures';
+import { FIGURE_KEYS, figuresTable, missedGoals, PICTURE_RSS_GOAL_MB, type Figures } from './figures';
 import { describeMachine, machineLine } from './machine';
-import { measure, type Details } from './measure';
+import { measure, measurePicture, type Details } from './measure';
 import { writeReadmeBlock } from './readme';
 import { scratchDir } from './processes';
 import { readFunctionSizing } from './s-yaml-sizing';
@@ -39,11 +41,12 @@ interface Args {
   check: boolean;
   readme: boolean;
   baseline?: string;
-  rounds: number;
+  picture: boolean;
+  rounds?: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, build: 'when-stale', check: false, readme: false, nodeFlags: [], rounds: 30 };
+  const args: Args = { quick: false, build: 'when-stale', check: false, readme: false, nodeFlags: [], picture: false };
   for (let i = 0; i < argv.length; i += 1) {
     const [arg, inline] = (argv[i] ?? '').split(/=(.*)/s) as [string, string | undefined];
     const value = (): string => {
@@ -60,12 +63,14 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--check') args.check = true;
     else if (arg === '--readme') args.readme = true;
     else if (arg === '--baseline') args.baseline = path.resolve(value());
+    else if (arg === '--picture') args.picture = true;
     else if (arg === '--rounds') args.rounds = Number(value());
     else throw new Error(`unknown argument ${arg} (see bench/main.ts)`);
   }
   if (args.readme && args.quick) throw new Error('--readme takes a full run, not --quick');
-  if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error('--rounds takes a whole number of at least 1');
+  if (args.rounds !== undefined && (!Number.isInteger(args.rounds) || args.rounds < 1)) throw new Error('--rounds takes a whole number of at least 1');
   if (args.baseline !== undefined && (args.readme || args.json !== undefined)) throw new Error('--baseline prints a comparison only: no --readme or --json');
+  if (args.picture && (args.baseline !== undefined || args.readme || args.json !== undefined || args.quick)) throw new Error('--picture runs the picture step alone: no --baseline, --readme, --json or --quick');
   return args;
 }
 
@@ -89,7 +94,21 @@ async function main(): Promise<void> {
     const services = await startServices();
     try {
       const options = { ...(args.profileDir !== undefined ? { profileDir: args.profileDir } : {}), nodeFlags: args.nodeFlags };
-      console.log((await compareWithBaseline(services, args.baseline, args.rounds, options)).join('\n'));
+      console.log((await compareWithBaseline(services, args.baseline, args.rounds ?? 30, options)).join('\n'));
+    } finally {
+      await services.close();
+      rmSync(scratchDir, { recursive: true, force: true });
+    }
+    return;
+  }
+
+  if (args.picture) {
+    const services = await startServices();
+    try {
+      const options = { ...(args.profileDir !== undefined ? { profileDir: args.profileDir } : {}), nodeFlags: args.nodeFlags };
+      const picture = await measurePicture(services, args.rounds ?? FULL_PLAN.pictureRuns, options);
+      console.log(`reply_peak_rss_mb_picture: ${picture.figure} MB (goal ≤ ${PICTURE_RSS_GOAL_MB} MB)\n  ${picture.detail}`);
+      if (args.check && picture.figure > PICTURE_RSS_GOAL_MB) process.exitCode = 1;
     } finally {
       await services.close();
       rmSync(scratchDir, { recursive: true, force: true });

@@ -171,6 +171,46 @@ function expectMemoryInPrompts(what: string, runs: readonly WarmReply[], on: boo
   }
 }
 
+/** The picture step's result: the highest peak RSS (MB) and the detail line that describes the runs. */
+export interface PictureFigure {
+  figure: number;
+  peaksMb: number[];
+  detail: string;
+}
+
+/**
+ * The picture step (issue 11): a picture at the size limit (MAX_PICTURE_BYTES) and a follow-up question that
+ * resends it, answered by the reply bundle in a fresh process with DINGTALK_CLIENT_ID and VISION_MODEL set;
+ * `runs` such processes, since the peak depends on when V8 collects the first message's garbage. Each run
+ * must carry the picture's exact bytes to VISION_MODEL twice. `npm run bench -- --picture` runs only this.
+ */
+export async function measurePicture(
+  services: Services,
+  runs: number,
+  childOptions: Omit<ProcessOptions, 'env'> = {},
+  workload = new Workload(services.sink.webhookUrl('bench-picture')),
+): Promise<PictureFigure> {
+  const picture = sizeLimitPng(MAX_PICTURE_BYTES);
+  services.dingtalk.addFile(PICTURE_DOWNLOAD_CODE, picture, 'image/png');
+  const users = Array.from({ length: runs }, (_, i) => workload.sender(`erin-${i}`));
+  const tasks = await replyTasks(
+    services,
+    users.flatMap((user) => [workload.picture(user, PICTURE_DOWNLOAD_CODE), ...workload.texts(user, [PICTURE_FOLLOW_UP])]),
+    { env: conversationEnv(services), ...childOptions },
+  );
+  const peaksKb: number[] = [];
+  const durations: number[][] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const run = await warmReply(services, tasks.slice(2 * i, 2 * i + 2), { ...childOptions, env: replyEnv(services, pictureEnv(services)) }, 'reply (picture)');
+    expectPictureSentTwice(run.requests, picture, BENCH.visionModel);
+    peaksKb.push(run.run.maxRssKb);
+    durations.push(run.run.durations);
+  }
+  const peaksMb = peaksKb.map((kb) => round(kb / 1024, 1));
+  const detail = `a ${round(picture.length / 2 ** 20, 2)} MB PNG (the limit, MAX_PICTURE_BYTES), then a follow-up that resends it, in a fresh process with DINGTALK_CLIENT_ID and VISION_MODEL set (memory on), ${runs} times: peak RSS ${peaksMb.map((value) => `${value} MB`).join(', ')}; the first run took ${(durations[0] ?? []).map((duration) => ms(duration)).join(' and ')} (the first with the bundle's load); each chat request carried the picture as a ${round((4 * Math.ceil(picture.length / 3)) / 2 ** 20, 1)} MB data: URL`;
+  return { figure: Math.max(...peaksMb), peaksMb, detail };
+}
+
 /**
  * Runs every measurement of issue 5 against `services`:
  * 1. the conversation bundle turns the reply phases' callbacks into async payloads (unmeasured);
@@ -182,7 +222,7 @@ function expectMemoryInPrompts(what: string, runs: readonly WarmReply[], on: boo
  *    so that drift over the run (the fakes hold more objects) weighs on both alike; with memory on, the
  *    answer path (handler call to the answer's webhook post) against the one with memory off;
  * 4b. one user's conversation of `memoryMessages` messages with the memory on: its update calls;
- * 4c. a picture at the size limit (10 MB) and a follow-up question that resends it, answered by the reply
+ * 4c. a picture at the size limit (MAX_PICTURE_BYTES, 5 MB) and a follow-up question that resends it, answered by the reply
  *     bundle in one fresh process with DINGTALK_CLIENT_ID and VISION_MODEL set: its peak RSS (issue 11);
  * 5. cold rounds: bare node, conversation, reply, each a fresh process, in rotating order; the reply
  *    runs with the shipped defaults (HISTORY_LENGTH, MAX_CONTEXT_TOKENS, memory on) like the figures
@@ -210,14 +250,11 @@ export async function measure(
   const carol = workload.sender('carol');
   const bob = workload.sender('bob');
   const dave = workload.sender('dave');
-  const pictureUsers = Array.from({ length: plan.pictureRuns }, (_, i) => workload.sender(`erin-${i}`));
-  const picture = sizeLimitPng(MAX_PICTURE_BYTES);
-  services.dingtalk.addFile(PICTURE_DOWNLOAD_CODE, picture, 'image/png');
 
   // 1. Reply payloads, made by the conversation bundle itself.
   // Four warm runs (memory off, on, on, off), each with its own warm-up and half the measured messages.
   const warmRunCount = plan.replyWarmup + Math.ceil(plan.replyMessages / 2);
-  const [seedTasks, offFirstTasks, onFirstTasks, onSecondTasks, offSecondTasks, coldTasks, coldOffTasks, longPromptTasks, cardsColdTasks, turnTasks, memoryTasks, pictureTasks] = split(
+  const [seedTasks, offFirstTasks, onFirstTasks, onSecondTasks, offSecondTasks, coldTasks, coldOffTasks, longPromptTasks, cardsColdTasks, turnTasks, memoryTasks] = split(
     await replyTasks(
       services,
       [
@@ -225,7 +262,6 @@ export async function measure(
         ...workload.questions(alice, plan.historyExchanges + 4 * warmRunCount + 4 * plan.coldRounds, plan.questionBytes),
         ...workload.randomQuestions(bob, plan.turns),
         ...workload.questions(dave, plan.memoryMessages, plan.questionBytes),
-        ...pictureUsers.flatMap((user) => [workload.picture(user, PICTURE_DOWNLOAD_CODE), ...workload.texts(user, [PICTURE_FOLLOW_UP])]),
       ],
       conversation,
     ),
@@ -235,7 +271,6 @@ export async function measure(
       ...[1, 2, 3, 4].map(() => plan.coldRounds),
       plan.turns,
       plan.memoryMessages,
-      2 * plan.pictureRuns,
     ],
   );
 
@@ -267,16 +302,8 @@ export async function measure(
   const updateCalls = memoryRun.requests.filter((request) => isMemoryUpdate(request.body)).length;
   const memoryOss = Object.values(memoryRun.oss).reduce<number>((sum, count) => sum + (count ?? 0), 0);
 
-  // 4c. A picture at the size limit, then a follow-up that resends it, in a fresh reply process; a few times,
-  // since the peak depends on when V8 collects the first message's garbage.
-  const picturePeaksKb: number[] = [];
-  const pictureDurations: number[][] = [];
-  for (let i = 0; i < plan.pictureRuns; i += 1) {
-    const pictureRun = await warmReply(services, pictureTasks.slice(2 * i, 2 * i + 2), { ...childOptions, env: replyEnv(services, pictureEnv(services)) }, 'reply (picture)');
-    expectPictureSentTwice(pictureRun.requests, picture, BENCH.visionModel);
-    picturePeaksKb.push(pictureRun.run.maxRssKb);
-    pictureDurations.push(pictureRun.run.durations);
-  }
+  // 4c. A picture at the size limit, then a follow-up that resends it.
+  const pictures = await measurePicture(services, plan.pictureRuns, childOptions, workload);
 
   // 5. Cold starts, each kind in turn going first so drift over the run hits all kinds alike.
   const coldAcks = workload.questions(carol, plan.coldRounds, 60);
@@ -336,7 +363,7 @@ export async function measure(
     reply_peak_rss_mb: peakMb(replyCold),
     reply_cards_cold_ms: round(median(cardsCold.map((run) => run.ms)) - bareMs, 1),
     reply_cards_peak_rss_mb: peakMb(cardsCold),
-    reply_peak_rss_mb_picture: round(Math.max(...picturePeaksKb) / 1024, 1),
+    reply_peak_rss_mb_picture: pictures.figure,
     oss_requests_per_message: round(off.ossPerMessage, 2),
     oss_requests_per_message_memory: round(on.ossPerMessage, 2),
     prompt_tokens_p99: percentile(tokens, 99),
@@ -353,7 +380,7 @@ export async function measure(
     'reply cold, memory off': `${ms(median(replyColdOff.map((run) => run.ms)) - bareMs)} over bare node, peak RSS ${mb(replyColdOff)}: MEMORY_ENABLED=false, so no memory read before the answer and no update call after it`,
     'reply cold, long prompt': `${ms(median(longPromptCold.map((run) => run.ms)) - bareMs)} over bare node, peak RSS ${mb(longPromptCold)}: HISTORY_LENGTH=${LONG_PROMPT_EXCHANGES}, so all ${plan.historyExchanges} exchanges of ${2 * plan.questionBytes} B may go into the prompt; its byte count exceeds MAX_CONTEXT_TOKENS, so the tokenizer loads`,
     'reply cold, cards configured': `${ms(median(cardsCold.map((run) => run.ms)) - bareMs)} over bare node, peak RSS ${mb(cardsCold)}: DINGTALK_CLIENT_ID and DINGTALK_CARD_TEMPLATE_ID set, so the answer streams into a card through the DingTalk OpenAPI fake (no latency): ${cardsColdCalls} OpenAPI calls in turn (token, create, updates, finalize) where the webhook-only answer makes one webhook post`,
-    'reply with a picture': `a ${round(picture.length / 2 ** 20, 2)} MB PNG (the limit, MAX_PICTURE_BYTES), then a follow-up that resends it, in a fresh process with DINGTALK_CLIENT_ID and VISION_MODEL set (memory on), ${plan.pictureRuns} times: peak RSS ${picturePeaksKb.map((kb) => `${round(kb / 1024, 1)} MB`).join(', ')}; the first run took ${(pictureDurations[0] ?? []).map((duration) => ms(duration)).join(' and ')} (the first with the bundle's load); each chat request carried the picture as a ${round((4 * Math.ceil(picture.length / 3)) / 2 ** 20, 1)} MB data: URL`,
+    'reply with a picture': pictures.detail,
     'peak RSS': `cold reply ${mb(replyCold)}, cold conversation ${mb(conversationCold)}, bare node ${mb(bare)}, warm reply process (memory on) after ${onSecond.run.durations.length} messages ${round(onSecond.run.maxRssKb / 1024, 1)} MB`,
     'OSS requests (warm reply)': `per message, memory off: ${off.ossBreakdown}; memory on: ${on.ossBreakdown}`,
     'long conversation': `MAX_CONTEXT_TOKENS=${plan.turnsMaxContextTokens}, prompt tokens p50 ${median(tokens)}, max ${Math.max(...tokens)}`,

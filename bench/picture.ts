@@ -1,8 +1,9 @@
 /**
  * The picture step (issue 11): how much memory the reply needs for a picture at the size limit. A user sends
- * a 10 MB picture, then asks a follow-up question that resends it; the reply bundle answers both in one fresh
- * process (an FC instance that takes the follow-up too), so its peak RSS covers the download, the `data:` URL,
- * the request body the SDK builds, the stored copy, and the stored picture read back for the follow-up.
+ * a picture of MAX_PICTURE_BYTES (5 MB), then asks a follow-up question that resends it; the reply bundle
+ * answers both in one fresh process (an FC instance that takes the follow-up too), so its peak RSS covers
+ * the download, the `data:` URL, the request body the SDK builds, the stored copy, and the stored picture
+ * read back for the follow-up.
  */
 import { crc32, deflateSync } from 'node:zlib';
 import type { OpenAiFakeRequestLog } from '../test/fakes/openai-fake';

@@ -21,7 +21,7 @@ export interface Plan {
   streamTokens: number;
   /** Messages of the one-user conversation whose memory update calls are counted (issue 12: 50). */
   memoryMessages: number;
-  /** Fresh reply processes answering the 10 MB picture and its follow-up (issue 11); the figure is their highest peak. */
+  /** Fresh reply processes answering the picture at the size limit (5 MB) and its follow-up (issue 11); the figure is their highest peak. */
   pictureRuns: number;
 }
 

@@ -47,8 +47,8 @@ describe('npm run bench -- --quick', () => {
     // Counted by the DingTalk OpenAPI fake: every streamed answer made a card and updated it.
     expect(figures.card_updates_per_answer).toBeGreaterThan(0);
     expect(figures.openapi_calls_per_message).toBeGreaterThan(figures.card_updates_per_answer as number);
-    // The 10 MB picture reached the LLM fake twice (the bench checks its bytes) and its process was measured.
-    expect(stdout).toMatch(/reply with a picture: a 10 MB PNG .*peak RSS \d/);
+    // The 5 MB picture reached the LLM fake twice (the bench checks its bytes) and its process was measured.
+    expect(stdout).toMatch(/reply with a picture: a 5 MB PNG .*peak RSS \d/);
     expect(figures.reply_peak_rss_mb_picture).toBeGreaterThan(0);
     expect(stdout).toMatch(/streaming setup: LLM fake: first token after 800 ms, .*DingTalk OpenAPI fake: \d+ ms latency per call/);
   }, 60_000);

@@ -130,10 +130,10 @@ describe('pictures through the OpenAPI download', () => {
     expect(images(asked)).toEqual([`data:image/jpeg;base64,${JPEG.toString('base64')}`]);
   });
 
-  it('tells the user when a picture is over the 10 MB limit, and asks the LLM nothing', async () => {
-    dingtalk.addFile('dc-huge', Buffer.concat([PNG, Buffer.alloc(10 * 1024 * 1024)]), 'image/png');
+  it('tells the user when a picture is over the 5 MB limit, and asks the LLM nothing', async () => {
+    dingtalk.addFile('dc-huge', Buffer.concat([PNG, Buffer.alloc(5 * 1024 * 1024)]), 'image/png');
     const requests = openai.requests.length;
-    expect(await ask(message('picture', { content: { downloadCode: 'dc-huge' } }))).toContain('10 MB');
+    expect(await ask(message('picture', { content: { downloadCode: 'dc-huge' } }))).toContain('5 MB');
     expect(openai.requests.length).toBe(requests);
   });
 

@@ -6,8 +6,12 @@ import { INPUT_MESSAGES, tooLargeMessage, unsupportedFileMessage } from './input
 import { findQuotedAnswer, shortenedAnswer, type EarlierExchanges } from './quoted-answer';
 import type { ReplyRun } from './run';
 
-/** Bytes of pictures one message may bring (all its pictures together): DingTalk's own limit for a picture. */
-export const MAX_PICTURE_BYTES = 10 * 1024 * 1024;
+/**
+ * Bytes of pictures one message may bring (all its pictures together). DingTalk compresses the pictures it
+ * sends unless the user picks "original", and screenshots are far smaller; the bound keeps the reply within
+ * s.yaml's memory size (`reply_peak_rss_mb_picture` in the README's "Performance and cost").
+ */
+export const MAX_PICTURE_BYTES = 5 * 1024 * 1024;
 
 /** Bytes of a text file downloaded at most; larger files are refused before they are read. */
 export const MAX_FILE_DOWNLOAD_BYTES = 1024 * 1024;

@@ -95,6 +95,18 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip', 'content-length': String(packed.length) }).end(packed);
         return;
       }
+      case '/chunked-small': {
+        // No Content-Length, a body of several chunks within the bound.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' });
+        await stream(res, record, 3 * 16 * 1024 + 100, 16 * 1024);
+        return;
+      }
+      case '/gzip-small': {
+        // A Content-Length of the compressed bytes, far below the inflated body (still within the bound).
+        const packed = gzipSync(Buffer.alloc(BOUND - 1, 0x62));
+        res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip', 'content-length': String(packed.length) }).end(packed);
+        return;
+      }
       case '/status':
         res.writeHead(Number(url.searchParams.get('code') ?? '500'), { 'content-type': 'text/html' }).end('<html>no</html>');
         return;
@@ -171,6 +183,16 @@ describe('createAxiosDownloader against a loopback server', () => {
   it('takes a body of exactly maxBytes', async () => {
     const downloaded = await downloader.download(link('/exact'), { maxBytes: BOUND });
     expect(downloaded.bytes.length).toBe(BOUND);
+  });
+
+  it('joins a body without Content-Length from its chunks', async () => {
+    const downloaded = await downloader.download(link('/chunked-small'), { maxBytes: BOUND });
+    expect(downloaded.bytes.equals(Buffer.alloc(3 * 16 * 1024 + 100, 0x61))).toBe(true);
+  });
+
+  it('brings a compressed body whole when it inflates past its Content-Length but within the bound', async () => {
+    const downloaded = await downloader.download(link('/gzip-small'), { maxBytes: BOUND });
+    expect(downloaded.bytes.equals(Buffer.alloc(BOUND - 1, 0x62))).toBe(true);
   });
 
   it.each<[string, string]>([

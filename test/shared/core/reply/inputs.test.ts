@@ -1,7 +1,7 @@
 /**
  * `readInput` turns what a user sent into the question for the model: a quote in front (its text, its
  * picture, or a note that it cannot be seen), pictures downloaded through DingTalk's OpenAPI within one
- * 10 MB budget per message and typed by their bytes, text files fenced and cut to the prompt budget, and
+ * 5 MB budget per message and typed by their bytes, text files fenced and cut to the prompt budget, and
  * one short message for anything that cannot be read. Run on a ReplyRun of the shared in-memory deps, the
  * OpenAPI double and a downloader double that serves files by download code.
  */
@@ -180,7 +180,7 @@ describe('readInput: pictures', () => {
     });
   });
 
-  it('takes one picture of exactly the 10 MB limit and asks the downloader for no more than that', async () => {
+  it('takes one picture of exactly the 5 MB limit and asks the downloader for no more than that', async () => {
     const { newRun, shelf } = setup();
     shelf.add('dc-full', png(MAX_PICTURE_BYTES));
     const asked = question(await readInput(newRun(), { kind: 'parts', parts: [{ kind: 'picture', downloadCode: 'dc-full' }] }));
@@ -188,9 +188,9 @@ describe('readInput: pictures', () => {
     expect(shelf.calls).toEqual([{ code: 'dc-full', maxBytes: MAX_PICTURE_BYTES }]);
   });
 
-  it('counts all pictures of a message against one 10 MB budget: a second picture that does not fit what is left is refused', async () => {
+  it('counts all pictures of a message against one 5 MB budget: a second picture that does not fit what is left is refused', async () => {
     const { newRun, shelf, llm } = setup();
-    shelf.add('dc-big', png(9 * MB)).add('dc-second', jpeg(2 * MB));
+    shelf.add('dc-big', png(4 * MB)).add('dc-second', jpeg(2 * MB));
     const content: ChatContent = {
       kind: 'parts',
       parts: [
@@ -199,10 +199,10 @@ describe('readInput: pictures', () => {
       ],
     };
     expect(refusal(await readInput(newRun(), content))).toEqual({ message: tooLargeMessage('picture', MAX_PICTURE_BYTES), reason: 'too-large' });
-    expect(tooLargeMessage('picture', MAX_PICTURE_BYTES)).toContain('10 MB');
+    expect(tooLargeMessage('picture', MAX_PICTURE_BYTES)).toContain('5 MB');
     expect(shelf.calls).toEqual([
       { code: 'dc-big', maxBytes: MAX_PICTURE_BYTES },
-      { code: 'dc-second', maxBytes: MAX_PICTURE_BYTES - 9 * MB },
+      { code: 'dc-second', maxBytes: MAX_PICTURE_BYTES - 4 * MB },
     ]);
     expect(llm.prompts).toEqual([]);
   });
