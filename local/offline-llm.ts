@@ -207,7 +207,7 @@ export interface OfflineLlm {
 export async function startOfflineLlm(options: { apiKey?: string } = {}): Promise<OfflineLlm> {
   const apiKey = options.apiKey ?? `offline-${randomBytes(12).toString('hex')}`;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    // Room for a 10 MB picture and a resent one as base64 (4/3 of the bytes).
+    // Room for a message's pictures (MAX_PICTURE_BYTES) and a resent set as base64 (4/3 of the bytes), with margin.
     const raw = await readBody(req, 40 * 1024 * 1024);
     const path = (req.url ?? '/').split('?')[0];
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
