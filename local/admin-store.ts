@@ -14,6 +14,7 @@ import type { CloudCredentials } from '../shared/fc/context';
 import { normalizePrefix } from '../shared/history/keys';
 import type { ObjectStore } from '../shared/ports';
 import { folderWalker, prefixWalker, type KeyWalker } from './admin-walk';
+import { connectionCause } from './connection-cause';
 
 /** Exit codes of `npm run admin`. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unknownUser: 3 } as const;
@@ -120,17 +121,6 @@ export function openAdminStore(env: Env, options: OpenAdminStoreOptions = {}): A
   return { ...base, walker: prefixWalker(store, options.page) };
 }
 
-/** A connection failure's code (ECONNREFUSED, ENOTFOUND, a certificate error) anywhere in the error's causes. */
-function connectionCause(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
-    const { code, message: text, cause } = current as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof code === 'string' && /^(E[A-Z]+|[A-Z_]*CERT[A-Z_]*)$/.test(code)) return code;
-    const found = typeof text === 'string' ? /\b(E(?:CONNREFUSED|NOTFOUND|AI_AGAIN|TIMEDOUT|CONNRESET|HOSTUNREACH)|[A-Z_]*CERT[A-Z_]*)\b/.exec(text)?.[1] : undefined;
-    if (found !== undefined) return found;
-    current = cause;
-  }
-  return undefined;
-}
 
 /** A failed storage request as an {@link AdminError} naming the store and what to check. */
 export function storeFailure(error: unknown, admin: Pick<AdminStore, 'where' | 'prefix'>): AdminError {

@@ -15,6 +15,7 @@ import { variable, VARIABLES } from '../shared/config/variables';
 import { DingTalkApiError, LlmRefusedError, LlmUnavailableError, StorageError } from '../shared/errors';
 import { renderedEnvironments, replyTimeBudget, resourceProp, ROLE_ARN } from './deploy-checks';
 import { listEnvReferences, sYamlProblems } from './s-yaml-env';
+import { connectionCause } from './connection-cause';
 
 /** One row of the doctor's table. */
 export interface DoctorRow {
@@ -146,17 +147,6 @@ function describeStore(config: ReplyConfig): string {
   }
 }
 
-/** A connection failure's own code (ECONNREFUSED, ENOTFOUND, a certificate error) from the store's error. */
-function connectionCause(error: unknown): string | undefined {
-  for (let current: unknown = error, depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
-    const { code, message: text, cause } = current as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof code === 'string' && /^(E[A-Z]+|[A-Z_]*CERT[A-Z_]*)$/.test(code)) return code;
-    const found = typeof text === 'string' ? /\b(E(?:CONNREFUSED|NOTFOUND|AI_AGAIN|TIMEDOUT|CONNRESET|HOSTUNREACH)|[A-Z_]*CERT[A-Z_]*)\b/.exec(text)?.[1] : undefined;
-    if (found !== undefined) return found;
-    current = cause;
-  }
-  return undefined;
-}
 
 async function historyRow(config: ReplyConfig): Promise<DoctorRow> {
   const check = 'history store';
