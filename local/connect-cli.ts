@@ -12,13 +12,12 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { preview, secretValues } from '../shared/config/load-config';
 import { createLogger } from '../shared/logging/logger';
-import type { Logger } from '../shared/ports';
 import { BOT_VERSION } from '../shared/version';
 import { ROBOT_MESSAGE_TOPIC, startStreamClient, StreamOpenError, type StreamAck, type StreamClient, type StreamCredentials, type StreamEvent, type StreamFrame } from './connect-stream';
 import { dingtalkHeaders } from './dingtalk-payload';
 import { applyLocalEnvFiles } from './env-file';
 import { localSetting } from './local-variables';
-import { startLocalBot, type LocalBot } from './server';
+import { startLocalBot, type LocalBot, type LocalBotOptions } from './server';
 import { isRecord } from '../shared/util/is-record';
 
 /** DINGTALK_API_BASE's default: the Stream gateway's open endpoint lives on the OpenAPI origin. */
@@ -47,15 +46,8 @@ export function connectCredentials(env: Readonly<Record<string, string | undefin
   return { apiBase, clientId, clientSecret };
 }
 
-/** Options of {@link startConnect}. */
-export interface ConnectOptions {
-  /** The environment the bundles read (see `startLocalBot`). */
-  env: NodeJS.ProcessEnv;
-  distDir: string;
-  dataDir: string;
-  host?: string;
-  port?: number;
-  logger: Logger;
+/** Options of {@link startConnect}: the local bot's (see `startLocalBot`), and the Stream connection's. */
+export interface ConnectOptions extends LocalBotOptions {
   credentials: StreamCredentials;
   /** Receives one line per message and per connection change. */
   print: (line: string) => void;
@@ -64,8 +56,6 @@ export interface ConnectOptions {
   /** See `StreamClientOptions`. */
   reconnectDelayMs?: (attempt: number) => number;
   keepAliveMs?: number;
-  /** See `LocalBotOptions`. */
-  retryDelayMs?: number;
 }
 
 /** A running `npm run connect`. */
