@@ -112,3 +112,15 @@ describe(guarantee('Access control and daily limit'), () => {
     expect(later.admitted).toBe(kept < limit);
   });
 });
+
+describe('localDay for zones without daylight saving time', () => {
+  it.each(['UTC', 'Asia/Shanghai', 'Asia/Hong_Kong', 'Asia/Taipei', 'Asia/Singapore', 'Asia/Tokyo', 'Asia/Seoul', 'Asia/Kolkata', 'Asia/Jakarta', 'Asia/Dubai'])(
+    'gives the same day as Intl.DateTimeFormat in %s, around midnight and across a year',
+    (timeZone) => {
+      const format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+      for (let at = Date.UTC(2026, 0, 1); at < Date.UTC(2027, 0, 1); at += 7 * 3_600_000 + 13 * 60_000) {
+        expect(localDay(at, timeZone)).toBe(format.format(at));
+      }
+    },
+  );
+});
