@@ -168,8 +168,11 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
   if (!admission.admitted) return deliverNotice(run, admission.message, admission.outcome);
 
   const exchangeId = ExchangeLog.exchangeId(task.createdAt, task.msgId);
-  // The history read does not depend on the claim: both go out together, saving a round trip.
+  // The reads do not depend on the claim: the history, the conversation's choices and the user's memory go out
+  // with it, saving round trips before the LLM (a duplicate wastes them, and nothing else).
   const recent = loadContext(run, exchangeId);
+  const conversation = conversationChoices(run);
+  const memory = recallMemory(run, typed ?? (content.kind === 'text' ? content.text : ''));
   const claimed = await claim(run, exchangeId);
   switch (claimed.kind) {
     case 'answered':
@@ -196,9 +199,7 @@ export async function answerOnce(run: ReplyRun, content: ChatContent, typed?: st
     await admission.refund();
     return refused;
   }
-  // Pictures and files download, and the memory is read, while the card already shows that the bot is thinking.
-  const memory = recallMemory(run, typed ?? (content.kind === 'text' ? content.text : ''));
-  const conversation = conversationChoices(run);
+  // Pictures and files download while the card already shows that the bot is thinking.
   const [context, input] = await Promise.all([recent, run.report.timed('input', () => readInput(run, content, typed, { loaded: recent, exclude: exchangeId }))]);
   if (!input.ok) {
     run.report.set({ inputRefused: input.reason });
