@@ -1,16 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createFsObjectStore } from '../../shared/adapters/fs-object-store';
-import { createOssObjectStore } from '../../shared/adapters/oss-object-store';
 import { handleReply } from '../../shared/core/reply/handle-reply';
 import type { ObjectStore } from '../../shared/ports';
-import { startOssFake, type OssFake } from '../fakes/oss-fake';
-import { STS_CREDENTIALS } from '../helpers/fc-context';
 import { guarantee } from '../helpers/guarantee';
 import { replySetup } from '../helpers/reply-deps';
+import { ossRequests, useOssFake, withFsStore } from '../helpers/stores';
 
-const BUCKET = 'dingtalk-llm-history';
 const MESSAGES = 20;
 const HISTORY_LENGTH = 5;
 
@@ -39,23 +32,11 @@ async function concurrentMessages(store: ObjectStore): Promise<void> {
 
 describe(guarantee('No lost history'), () => {
   it(`keeps all ${MESSAGES} exchanges of concurrent messages from one user in the filesystem store`, async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'concurrent-history-'));
-    try {
-      await concurrentMessages(createFsObjectStore(dir));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withFsStore('concurrent-history', concurrentMessages);
   });
 
   describe('in OSS (real ali-oss against the OSS fake)', () => {
-    let oss: OssFake;
-    beforeEach(async () => {
-      oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
-    });
-    afterEach(() => oss.close());
-
-    const store = () =>
-      createOssObjectStore({ bucket: BUCKET, region: 'cn-hangzhou', endpoint: oss.url, internal: false, credentials: () => STS_CREDENTIALS });
+    const { store, oss } = useOssFake();
 
     it(`keeps all ${MESSAGES} exchanges of concurrent messages from one user`, async () => {
       await concurrentMessages(store());
@@ -66,11 +47,9 @@ describe(guarantee('No lost history'), () => {
       llm.answer('A1', 'A2', 'A3');
       await handleReply(task('Q1'), deps);
       await handleReply(task('Q2'), deps);
-      oss.resetCounts();
+      oss().resetCounts();
       await handleReply(task('Q3'), deps);
-      const counts = oss.counts();
-      const total = Object.values(counts).reduce((sum, count) => sum + (count ?? 0), 0);
-      expect(total).toBe(5);
+      expect(ossRequests(oss())).toBe(5);
       expect(llm.prompts[2]?.map((message) => message.content)).toEqual(['Q1', 'A1', 'Q2', 'A2', 'Q3']);
     });
   });

@@ -1,15 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createFsObjectStore } from '../../../shared/adapters/fs-object-store';
 import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store';
-import { createOssObjectStore } from '../../../shared/adapters/oss-object-store';
 import { MinuteUsage, minuteWindow, secondsUntilNextMinute } from '../../../shared/history/minute-usage';
 import type { ObjectStore } from '../../../shared/ports';
-import { startOssFake, type OssFake } from '../../fakes/oss-fake';
-import { STS_CREDENTIALS } from '../../helpers/fc-context';
+import { useOssFake, withFsStore } from '../../helpers/stores';
 
-const BUCKET = 'dingtalk-llm-history';
 const AT = Date.UTC(2026, 10, 21, 10, 5, 7, 123);
 const WINDOW = minuteWindow(AT);
 
@@ -102,25 +95,14 @@ describe('MinuteUsage', () => {
   });
 
   it('admits exactly 5 of 20 concurrent questions in the filesystem store', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'minute-usage-'));
-    try {
-      await twentyAtOnce(createFsObjectStore(dir));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withFsStore('minute-usage', twentyAtOnce);
   });
 
   describe('in OSS (real ali-oss against the OSS fake)', () => {
-    let oss: OssFake;
-    beforeEach(async () => {
-      oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
-    });
-    afterEach(() => oss.close());
+    const { store } = useOssFake();
 
     it('admits exactly 5 of 20 concurrent questions', async () => {
-      await twentyAtOnce(
-        createOssObjectStore({ bucket: BUCKET, region: 'cn-hangzhou', endpoint: oss.url, internal: false, credentials: () => STS_CREDENTIALS }),
-      );
+      await twentyAtOnce(store());
     });
   });
 });

@@ -1,17 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createFsObjectStore } from '../../../shared/adapters/fs-object-store';
 import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store';
-import { createOssObjectStore } from '../../../shared/adapters/oss-object-store';
 import { DailyUsage } from '../../../shared/history/daily-usage';
 import { MinuteUsage, minuteWindow } from '../../../shared/history/minute-usage';
 import { UsageLedger, type UsageEntry, type UsageRecord } from '../../../shared/history/usage-ledger';
 import type { ObjectStore } from '../../../shared/ports';
-import { startOssFake, type OssFake } from '../../fakes/oss-fake';
-import { STS_CREDENTIALS } from '../../helpers/fc-context';
+import { ossRequests, useOssFake, withFsStore } from '../../helpers/stores';
 
-const BUCKET = 'dingtalk-llm-history';
 const NOW = Date.UTC(2026, 10, 21, 4, 0);
 const clock = { now: () => NOW };
 
@@ -190,12 +183,7 @@ describe('UsageLedger', () => {
     });
 
     it('still sums and scans every question in the filesystem store (one folder level per listing)', async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'usage-ledger-'));
-      try {
-        await manyQuestions(createFsObjectStore(dir));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      await withFsStore('usage-ledger', manyQuestions);
     });
   });
 
@@ -235,12 +223,7 @@ describe('UsageLedger', () => {
     });
 
     it('removes them from the filesystem store too', async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'usage-erase-'));
-      try {
-        await erase(createFsObjectStore(dir));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      await withFsStore('usage-erase', erase);
     });
   });
 
@@ -249,23 +232,11 @@ describe('UsageLedger', () => {
   });
 
   it('keeps all 20 concurrent questions of one person in the filesystem store', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'usage-concurrent-'));
-    try {
-      await twentyAtOnce(createFsObjectStore(dir));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withFsStore('usage-concurrent', twentyAtOnce);
   });
 
   describe('in OSS (real ali-oss against the OSS fake)', () => {
-    let oss: OssFake;
-    beforeEach(async () => {
-      oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
-    });
-    afterEach(() => oss.close());
-
-    const store = () =>
-      createOssObjectStore({ bucket: BUCKET, region: 'cn-hangzhou', endpoint: oss.url, internal: false, credentials: () => STS_CREDENTIALS });
+    const { store, oss } = useOssFake();
 
     it('keeps all 20 concurrent questions of one person', async () => {
       await twentyAtOnce(store());
@@ -274,11 +245,10 @@ describe('UsageLedger', () => {
     it('costs one put to record and one list to summarize', async () => {
       const ledger = new UsageLedger(store(), 'history/', { clock });
       await ledger.record(question(1));
-      oss.resetCounts();
+      oss().resetCounts();
       await ledger.record(question(2));
       await ledger.summarize('manager1234', { today: '2026-11-21', month: '2026-11' });
-      const total = Object.values(oss.counts()).reduce((sum, count) => sum + (count ?? 0), 0);
-      expect(total).toBe(2);
+      expect(ossRequests(oss())).toBe(2);
     });
   });
 });
