@@ -212,13 +212,16 @@ export function createCardChannel(target: CardTarget, settings: CardSettings, de
           await deps.openApi.updateCard(state.outTrackId, { flowStatus: FLOW_STATUS.failed }, { signal }).catch(() => undefined);
         } else {
           await render(text, true);
-          for (const state of cards) {
-            // The finished state (the official SDK's ai_finish); the text is already final, so a failure here is cosmetic.
-            updates += 1;
-            await deps.openApi
-              .updateCard(state.outTrackId, { [settings.contentKey]: state.shown, flowStatus: FLOW_STATUS.finished }, { signal })
-              .catch(() => undefined);
-          }
+          // The finished state (the official SDK's ai_finish), all cards at once; the text is already final, so a
+          // failure here is cosmetic.
+          updates += cards.length;
+          await Promise.all(
+            cards.map((state) =>
+              deps.openApi
+                .updateCard(state.outTrackId, { [settings.contentKey]: state.shown, flowStatus: FLOW_STATUS.finished }, { signal })
+                .catch(() => undefined),
+            ),
+          );
         }
         return { channel: 'card', reached: 'all', retryable: false, expired: false, misconfigured: false, fields: fields() };
       } catch (error) {
