@@ -109,7 +109,7 @@ const HOST_KIND_WORDS: Record<Exclude<HostKind, 'public'>, string> = {
 };
 
 /** The variables that hold a URL the deployed function connects to. */
-export const URL_VARIABLES: readonly string[] = ['OPENAI_BASE_URL', 'OSS_ENDPOINT', 'S3_ENDPOINT', 'FC_ENDPOINT', 'DINGTALK_API_BASE'];
+export const URL_VARIABLES: readonly string[] = ['OPENAI_BASE_URL', 'OSS_ENDPOINT', 'S3_ENDPOINT', 'FC_ENDPOINT', 'DINGTALK_API_BASE', 'MEM0_BASE_URL'];
 
 /** The host of a URL variable's value; undefined when it is not an http(s) URL (the loader refuses it, without printing it). */
 function urlHost(value: string): string | undefined {

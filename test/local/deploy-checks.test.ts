@@ -79,6 +79,7 @@ describe('the deploy check', () => {
     ['S3_ENDPOINT', 'http://minio.local:9000', 'private network'],
     ['DINGTALK_API_BASE', 'http://127.0.0.1:7001', 'loopback'],
     ['DINGTALK_API_BASE', 'http://169.254.169.254', 'link-local'],
+    ['MEM0_BASE_URL', 'http://localhost:8888', 'loopback'],
   ])('refuses %s=%s (%s), naming the variable and what it is', (name, value, words) => {
     const env = name === 'S3_ENDPOINT' ? { ...GOOD, OSS_BUCKET: '', S3_BUCKET: 'my-bucket', [name]: value } : { ...GOOD, [name]: value };
     const found = refusals(env, S_YAML, { [name]: '.env' });
