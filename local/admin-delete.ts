@@ -3,7 +3,8 @@
  * store again to check that nothing of theirs is left.
  *
  * What goes: every object in their folders (history messages and claims, recent windows, long-term memory,
- * pictures, daily and per-minute markers) in every conversation, and their usage records. Conversation
+ * pictures, daily and per-minute markers) in every conversation, their usage records, and with MEM0_API_KEY
+ * their memories in the Mem0 platform. Conversation
  * settings name who changed them last: a conversation where nobody else has anything stored (their 1:1 chat)
  * loses its settings; a group keeps its model and prompt without their name.
  */
@@ -31,6 +32,8 @@ export interface DeleteReport {
     usageRecords: number;
     settingsDeleted: number;
     settingsUnnamed: number;
+    /** Facts erased in the Mem0 platform (MEM0_API_KEY). */
+    mem0Memories: number;
   };
   /** Keys of theirs still there after the erase (written meanwhile, or a failed delete). */
   left: string[];
@@ -46,9 +49,10 @@ const LABELS: Record<keyof DeleteReport['removed'], string> = {
   usageRecords: 'usage records',
   settingsDeleted: 'conversation settings deleted (only they used it)',
   settingsUnnamed: 'conversation settings with their name removed',
+  mem0Memories: 'long-term memories in Mem0',
 };
 
-function tally(keys: readonly StoredKey[]): Omit<DeleteReport['removed'], 'settingsDeleted' | 'settingsUnnamed'> {
+function tally(keys: readonly StoredKey[]): Omit<DeleteReport['removed'], 'settingsDeleted' | 'settingsUnnamed' | 'mem0Memories'> {
   const count = (kind: StoredKey['kind']): number => keys.filter((stored) => stored.kind === kind).length;
   return {
     messages: count('message'),
@@ -100,11 +104,12 @@ export async function deleteUser(admin: AdminStore, io: AdminIo, usage: UsageSou
   const inventory = await takeInventory(admin, io);
   const mine = keysOfUser(inventory, userId);
   const changed = (await readSettings(admin, inventory)).filter((item) => item.updatedBy === userId);
-  if (mine.length === 0 && changed.length === 0) {
+  const inMem0 = admin.mem0 !== undefined ? (await admin.mem0.list(userId)).length : 0;
+  if (mine.length === 0 && changed.length === 0 && inMem0 === 0) {
     throw new AdminError(`nothing is stored for user ${JSON.stringify(userId)}`, 'check the id: npm run admin -- users lists everyone (staff ids, senderStaffId)', EXIT.unknownUser);
   }
   const plan = settingsPlan(changed, inventory.keys, safeSegment(userId));
-  const planned = { ...tally(mine), settingsDeleted: plan.remove.length, settingsUnnamed: plan.unname.length };
+  const planned = { ...tally(mine), settingsDeleted: plan.remove.length, settingsUnnamed: plan.unname.length, mem0Memories: inMem0 };
   if (!yes) {
     io.err(`This erases, in ${admin.where}, everything stored about ${JSON.stringify(userId)}:\n${renderCounts(planned)}`);
     if (!(await io.confirm('Erase it? [y/N] '))) throw new AdminError('not confirmed: nothing was deleted', 'answer y, or pass --yes');
@@ -124,14 +129,16 @@ export async function deleteUser(admin: AdminStore, io: AdminIo, usage: UsageSou
     await admin.store.put(item.key, Buffer.from(JSON.stringify(kept), 'utf8'));
   }
   await removeEmptyFolders(admin, [...keys, ...plan.remove.map((item) => item.key)]);
+  const mem0Memories = admin.mem0 !== undefined && inMem0 > 0 ? (await admin.mem0.forget(userId, 'all')).length : 0;
 
   // The check: the whole store listed again.
   const after = await takeInventory(admin, io);
   const stillNamed = (await readSettings(admin, after)).filter((item) => item.updatedBy === userId).map((item) => item.key);
   const stillCounted = (await usage.scan({ userId })).map((record) => `usage record of ${new Date(record.at).toISOString()}`);
+  const stillInMem0 = admin.mem0 !== undefined ? (await admin.mem0.list(userId)).map((fact, index) => `Mem0 memory ${index + 1}: ${fact.length} characters`) : [];
   return {
-    removed: { ...tally(mine), usageRecords, settingsDeleted: plan.remove.length, settingsUnnamed: plan.unname.length },
-    left: [...keysOfUser(after, userId).map((stored) => stored.key), ...stillNamed, ...stillCounted],
+    removed: { ...tally(mine), usageRecords, settingsDeleted: plan.remove.length, settingsUnnamed: plan.unname.length, mem0Memories },
+    left: [...keysOfUser(after, userId).map((stored) => stored.key), ...stillNamed, ...stillCounted, ...stillInMem0],
   };
 }
 

@@ -15,6 +15,8 @@ import { normalizePrefix } from '../shared/history/keys';
 import type { ObjectStore } from '../shared/ports';
 import { folderWalker, prefixWalker, type KeyWalker } from './admin-walk';
 import { connectionCause } from './connection-cause';
+import { createMem0Memory } from '../shared/adapters/mem0-memory';
+import type { LongTermMemory } from '../shared/memory/memory';
 
 /** Exit codes of `npm run admin`. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unknownUser: 3 } as const;
@@ -44,6 +46,8 @@ export interface AdminStore {
   dir?: string;
   /** TZ: the time zone days are counted in (the daily limit's). */
   timeZone: string;
+  /** The Mem0 platform, when MEM0_API_KEY is set: the long-term memory lives there, not in the store. */
+  mem0?: LongTermMemory;
 }
 
 const STORE_VARIABLES = ['HISTORY_DIR', 'OSS_BUCKET', 'S3_BUCKET'] as const;
@@ -116,7 +120,8 @@ export function openAdminStore(env: Env, options: OpenAdminStoreOptions = {}): A
     throw new AdminError(`${where}: ${error instanceof Error ? error.message : String(error)}`, 'set OSS_REGION to the bucket’s region');
   }
   const prefix = normalizePrefix(history.prefix);
-  const base = { store, prefix, where, timeZone: config.access.timeZone };
+  const mem0 = config.memory.mem0 !== undefined ? createMem0Memory({ apiKey: config.memory.mem0.apiKey, baseUrl: config.memory.mem0.baseUrl }) : undefined;
+  const base = { store, prefix, where, timeZone: config.access.timeZone, ...(mem0 !== undefined ? { mem0 } : {}) };
   if (history.kind === 'filesystem') return { ...base, walker: folderWalker(history.dir), dir: history.dir };
   return { ...base, walker: prefixWalker(store, options.page) };
 }

@@ -13,6 +13,8 @@ import { ledgerUserHash } from '../../local/admin-layout';
 import { runAdmin } from '../../local/admin-run';
 import type { StatsJson } from '../../local/admin-stats';
 import type { UserRow } from '../../local/admin-users';
+import { createMem0Memory } from '../../shared/adapters/mem0-memory';
+import { startMem0Fake } from '../fakes/mem0-fake';
 import { ManualClock } from '../helpers/ports';
 import { ALICE, BOB, fillStore, GROUP, NOW, ONE_TO_ONE, PNG, recordingIo, type Filled } from './admin-fixture';
 
@@ -192,6 +194,28 @@ describe('admin delete', () => {
     const { code } = await admin(['delete', '--user', ALICE], true);
     expect(code).toBe(0);
     expect(everything().contents).not.toContain('What is tea?');
+  });
+
+  it('erases the person\'s memories in the Mem0 platform too when MEM0_API_KEY is set, and only theirs', async () => {
+    const mem0 = await startMem0Fake({ apiKey: 'm0-admin-key' });
+    try {
+      const memory = createMem0Memory({ apiKey: 'm0-admin-key', baseUrl: mem0.url });
+      await memory.remember(ALICE, 'Alice works on payments');
+      await memory.remember(BOB, 'Bob runs the team');
+      const io = recordingIo(true);
+      const code = await runAdmin(['delete', '--user', ALICE, '--yes'], {
+        env: { ...env(), MEM0_API_KEY: 'm0-admin-key', MEM0_BASE_URL: mem0.url },
+        io,
+        clock: new ManualClock(NOW),
+      });
+      expect(code).toBe(0);
+      expect(io.stdout()).toMatch(/1 {2}long-term memories in Mem0/);
+      expect(mem0.memoriesOf(ALICE)).toEqual([]);
+      expect(mem0.memoriesOf(BOB).map((item) => item.memory)).toEqual(['Bob runs the team']);
+      expect(io.stdout()).not.toContain('m0-admin-key');
+    } finally {
+      await mem0.close();
+    }
   });
 });
 
