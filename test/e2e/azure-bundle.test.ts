@@ -4,7 +4,7 @@
  * environment, where the SDK's `AzureOpenAI` also looks for a base URL. A signed DingTalk callback goes in, FC's
  * API fake runs the reply bundle, and the answer of the Azure fake lands in the webhook sink.
  */
-import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
+import type { FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
 import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
@@ -13,42 +13,28 @@ import { captureStdout } from '../helpers/capture-logger';
 import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { signedEvent } from '../helpers/signed-request';
-import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
+import { loadBundle, startFcRunningReply, type BundleHandler } from '../helpers/load-bundle';
 
 const SECRET = 'e2e-azure-app-secret-0123456789';
 const API_KEY = 'azure-key-0123456789abcdef';
-const ACCOUNT = '1234567890123456';
 const BUCKET = 'e2e-azure-history';
 const REPLY = 'dingtalk-llm-reply';
 const DEPLOYMENT = 'my-gpt4o-deployment';
 const API_VERSION = '2024-10-21';
 
-type Handler = BundleHandler;
-
 let fc: FcApiFake;
 let oss: OssFake;
 let azure: OpenAiFake;
 let sink: WebhookSink;
-let conversation: Handler;
-let reply: Handler;
+let conversation: BundleHandler;
+let reply: BundleHandler;
 const savedEnv = { ...process.env };
-
 
 beforeAll(async () => {
   oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
   azure = await startOpenAiFake({ apiKey: API_KEY, models: [DEPLOYMENT], azure: { apiVersions: [API_VERSION] } });
   sink = await startWebhookSink();
-  fc = await startFcApiFake({
-    accountId: ACCOUNT,
-    credentials: [STS_CREDENTIALS],
-    functions: {
-      [REPLY]: {
-        asyncTask: true,
-        maxAsyncRetryAttempts: 2,
-        handler: (payload, info) => reply(payload, fcContext({ functionName: REPLY, requestId: info.requestId })),
-      },
-    },
-  });
+  fc = await startFcRunningReply(REPLY, () => reply);
   Object.assign(process.env, {
     ...bundleEnv({ appSecret: SECRET, apiKey: API_KEY, replyFunctionName: REPLY, bucket: BUCKET, fcUrl: fc.url, openAiUrl: azure.url, ossUrl: oss.url }),
     // As the deploy sets them for Azure: the resource endpoint, the deployment as the model, and the API version.

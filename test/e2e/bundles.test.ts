@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
+import type { FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
 import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
@@ -16,15 +16,13 @@ import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { guarantee } from '../helpers/guarantee';
 import { signedEvent } from '../helpers/signed-request';
-import { DIST, loadBundle, type BundleHandler } from '../helpers/load-bundle';
+import { DIST, loadBundle, startFcRunningReply, type BundleHandler } from '../helpers/load-bundle';
 
 const SECRET = 'e2e-app-secret-value-0123456789';
 const API_KEY = 'sk-e2e-0123456789';
-const ACCOUNT = '1234567890123456';
 const BUCKET = 'e2e-history';
 const REPLY = 'dingtalk-llm-reply';
 
-type Handler = BundleHandler;
 interface HttpResult {
   statusCode: number;
   body: string;
@@ -34,10 +32,9 @@ let fc: FcApiFake;
 let oss: OssFake;
 let openai: OpenAiFake;
 let sink: WebhookSink;
-let conversation: Handler;
-let reply: Handler;
+let conversation: BundleHandler;
+let reply: BundleHandler;
 const savedEnv = { ...process.env };
-
 
 function env(): Record<string, string> {
   return {
@@ -50,18 +47,7 @@ beforeAll(async () => {
   oss = await startOssFake({ bucket: BUCKET, region: 'oss-cn-hangzhou', credentials: [STS_CREDENTIALS] });
   openai = await startOpenAiFake({ apiKey: API_KEY, models: ['gpt-4o-mini'] });
   sink = await startWebhookSink();
-  fc = await startFcApiFake({
-    accountId: ACCOUNT,
-    credentials: [STS_CREDENTIALS],
-    // As s.yaml deploys it: async task mode, and FC's retries of a failed run keep its requestId.
-    functions: {
-      [REPLY]: {
-        asyncTask: true,
-        maxAsyncRetryAttempts: 2,
-        handler: (payload, info) => reply(payload, fcContext({ functionName: REPLY, requestId: info.requestId })),
-      },
-    },
-  });
+  fc = await startFcRunningReply(REPLY, () => reply);
   Object.assign(process.env, env());
   conversation = loadBundle('conversation');
   reply = loadBundle('reply');

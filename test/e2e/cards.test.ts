@@ -5,7 +5,7 @@
  * session webhook when cards fail, and sends through the robot OpenAPI when the webhook expired.
  */
 import { startDingTalkOpenApiFake, DINGTALK_PATHS, type DingTalkOpenApiFake } from '../fakes/dingtalk-openapi-fake';
-import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
+import type { FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
 import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
@@ -18,27 +18,23 @@ import { replySetup } from '../helpers/reply-deps';
 import { createDingTalkOpenApi } from '../../shared/adapters/dingtalk-openapi';
 import { handleReply } from '../../shared/core/reply/handle-reply';
 import type { HistoryStore } from '../../shared/history/exchange';
-import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
+import { loadBundle, startFcRunningReply, type BundleHandler } from '../helpers/load-bundle';
 
 const SECRET = 'cards-app-secret-value-0123456789';
 const CLIENT_ID = 'dingcardsclientid01';
 const API_KEY = 'sk-cards-0123456789';
-const ACCOUNT = '1234567890123456';
 const BUCKET = 'cards-history';
 const REPLY = 'dingtalk-llm-reply';
 const TEMPLATE = 'fake-ai-card.schema';
-
-type Handler = BundleHandler;
 
 let fc: FcApiFake;
 let oss: OssFake;
 let openai: OpenAiFake;
 let sink: WebhookSink;
 let dingtalk: DingTalkOpenApiFake;
-let conversation: Handler;
-let reply: Handler;
+let conversation: BundleHandler;
+let reply: BundleHandler;
 const savedEnv = { ...process.env };
-
 
 /** A fresh deployment with `extra` variables over the documented ones pointing at the fakes. */
 function deploy(extra: Record<string, string>): void {
@@ -59,17 +55,7 @@ beforeAll(async () => {
   openai = await startOpenAiFake({ apiKey: API_KEY, models: ['gpt-4o-mini'] });
   sink = await startWebhookSink();
   dingtalk = await startDingTalkOpenApiFake({ clientId: CLIENT_ID, clientSecret: SECRET, templates: [TEMPLATE] });
-  fc = await startFcApiFake({
-    accountId: ACCOUNT,
-    credentials: [STS_CREDENTIALS],
-    functions: {
-      [REPLY]: {
-        asyncTask: true,
-        maxAsyncRetryAttempts: 2,
-        handler: (payload, info) => reply(payload, fcContext({ functionName: REPLY, requestId: info.requestId })),
-      },
-    },
-  });
+  fc = await startFcRunningReply(REPLY, () => reply);
 });
 
 afterAll(async () => {

@@ -6,27 +6,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
+import type { FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake, type OpenAiFakeChatRequest } from '../fakes/openai-fake';
 import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
 import { captureStdout } from '../helpers/capture-logger';
-import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
+import { fcContext } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { signedEvent } from '../helpers/signed-request';
-import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
+import { E2E_ACCOUNT, loadBundle, startFcRunningReply, type BundleHandler } from '../helpers/load-bundle';
 
 const SECRET = 'memory-app-secret-value-0123456789';
 const API_KEY = 'sk-memory-0123456789';
 const REPLY = 'dingtalk-llm-reply';
 
-type Handler = BundleHandler;
-
 let fc: FcApiFake;
 let openai: OpenAiFake;
 let sink: WebhookSink;
 let dir: string;
-let conversation: Handler;
-let reply: Handler;
+let conversation: BundleHandler;
+let reply: BundleHandler;
 const savedEnv = { ...process.env };
 /** What the fake model returns to a memory update; a function so a test can make it fail. */
 let updateAnswer: (request: OpenAiFakeChatRequest) => string = () => '{"memories": []}';
@@ -59,17 +57,13 @@ beforeAll(async () => {
     return `answer (system: ${system.replace(/\n/g, ' | ')})`;
   });
   sink = await startWebhookSink();
-  fc = await startFcApiFake({
-    accountId: '1234567890123456',
-    credentials: [STS_CREDENTIALS],
-    functions: { [REPLY]: { asyncTask: true, maxAsyncRetryAttempts: 2, handler: (payload, info) => reply(payload, fcContext({ functionName: REPLY, requestId: info.requestId })) } },
-  });
+  fc = await startFcRunningReply(REPLY, () => reply);
   process.env = {
     ...savedEnv,
     DINGTALK_APP_SECRET: SECRET,
     REPLY_FUNCTION_NAME: REPLY,
     FC_ENDPOINT: fc.url,
-    FC_ACCOUNT_ID: '1234567890123456',
+    FC_ACCOUNT_ID: E2E_ACCOUNT,
     FC_REGION: 'cn-hangzhou',
     OPENAI_API_KEY: API_KEY,
     OPENAI_BASE_URL: `${openai.url}/v1`,

@@ -5,7 +5,7 @@
  * carries the picture again; quoted text and text files reach the prompt.
  */
 import { startDingTalkOpenApiFake, DINGTALK_PATHS, type DingTalkOpenApiFake } from '../fakes/dingtalk-openapi-fake';
-import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
+import type { FcApiFake } from '../fakes/fc-api-fake';
 import { startOpenAiFake, type OpenAiFake } from '../fakes/openai-fake';
 import { startOssFake, type OssFake } from '../fakes/oss-fake';
 import { startWebhookSink, type WebhookSink } from '../fakes/webhook-sink';
@@ -14,7 +14,7 @@ import { captureStdout } from '../helpers/capture-logger';
 import { fcContext, STS_CREDENTIALS } from '../helpers/fc-context';
 import { dingtalkSample } from '../helpers/fixtures';
 import { signedEvent } from '../helpers/signed-request';
-import { loadBundle, type BundleHandler } from '../helpers/load-bundle';
+import { loadBundle, startFcRunningReply, type BundleHandler } from '../helpers/load-bundle';
 
 const SECRET = 'pictures-app-secret-value-0123456789';
 const CLIENT_ID = 'dingpicturesclient01';
@@ -22,7 +22,6 @@ const API_KEY = 'sk-pictures-0123456789';
 const BUCKET = 'pictures-history';
 const REPLY = 'dingtalk-llm-reply';
 
-type Handler = BundleHandler;
 interface SentMessage {
   role: string;
   content: string | Array<{ type: string; text?: string; image_url?: { url: string } }>;
@@ -33,8 +32,8 @@ let oss: OssFake;
 let openai: OpenAiFake;
 let sink: WebhookSink;
 let dingtalk: DingTalkOpenApiFake;
-let conversation: Handler;
-let reply: Handler;
+let conversation: BundleHandler;
+let reply: BundleHandler;
 const savedEnv = { ...process.env };
 
 /** A tiny valid PNG (1×1), and a JPEG header with some bytes: what the media type is read from. */
@@ -47,11 +46,7 @@ beforeAll(async () => {
   openai = await startOpenAiFake({ apiKey: API_KEY, models: ['gpt-4o-mini', 'qwen-vl-max'] });
   sink = await startWebhookSink();
   dingtalk = await startDingTalkOpenApiFake({ clientId: CLIENT_ID, clientSecret: SECRET });
-  fc = await startFcApiFake({
-    accountId: '1234567890123456',
-    credentials: [STS_CREDENTIALS],
-    functions: { [REPLY]: { asyncTask: true, maxAsyncRetryAttempts: 2, handler: (payload, info) => reply(payload, fcContext({ functionName: REPLY, requestId: info.requestId })) } },
-  });
+  fc = await startFcRunningReply(REPLY, () => reply);
   process.env = {
     ...savedEnv,
     ...bundleEnv({ appSecret: SECRET, apiKey: API_KEY, replyFunctionName: REPLY, bucket: BUCKET, fcUrl: fc.url, openAiUrl: openai.url, ossUrl: oss.url }),

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { startFcApiFake, type FcApiFake } from '../fakes/fc-api-fake';
+import { fcContext, STS_CREDENTIALS } from './fc-context';
 
 /** An FC handler as the bundles export it. */
 export type BundleHandler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -17,4 +19,26 @@ export function loadBundle(name: 'conversation' | 'reply'): BundleHandler {
     handler = (require(path.join(DIST, name, 'index.js')) as { handler: BundleHandler }).handler;
   });
   return handler as BundleHandler;
+}
+
+/** The account id the end-to-end tests' FC fake serves. */
+export const E2E_ACCOUNT = '1234567890123456';
+
+/**
+ * FC's API fake running the reply bundle as s.yaml deploys it: async task mode, two retries, and FC's
+ * retries of a failed run keeping its requestId. `reply` is read at each invocation, so a test may load
+ * the bundle afresh after starting the fake.
+ */
+export function startFcRunningReply(functionName: string, reply: () => BundleHandler): Promise<FcApiFake> {
+  return startFcApiFake({
+    accountId: E2E_ACCOUNT,
+    credentials: [STS_CREDENTIALS],
+    functions: {
+      [functionName]: {
+        asyncTask: true,
+        maxAsyncRetryAttempts: 2,
+        handler: (payload, info) => reply()(payload, fcContext({ functionName, requestId: info.requestId })),
+      },
+    },
+  });
 }
