@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { constantTimeEqual, headerValue, listenOnLoopback, randomHex, readBody, sendJson } from './http-helpers';
+import { isRecord } from '../../shared/util/is-record';
 
 /** The open endpoint's path. */
 export const STREAM_OPEN_PATH = '/v1.0/gateway/connections/open';
@@ -97,7 +98,6 @@ export interface DingTalkStreamFake {
 
 const ROBOT_TOPIC = '/v1.0/im/bot/messages/get';
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 interface Pending {
   kind: 'ack' | 'pong';

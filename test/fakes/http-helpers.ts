@@ -74,6 +74,19 @@ export function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): Promis
 }
 
 /**
+ * A request body as JSON when it parses, else as its text (`parsed` false), so a fake can answer a malformed
+ * body the way the real service does; undefined for an empty body.
+ */
+export function parseJsonBody(raw: Buffer): { body: unknown; parsed: boolean } {
+  if (raw.length === 0) return { body: undefined, parsed: true };
+  try {
+    return { body: JSON.parse(raw.toString('utf8')) as unknown, parsed: true };
+  } catch {
+    return { body: raw.toString('utf8'), parsed: false };
+  }
+}
+
+/**
  * The first value of a request header (Node lowercases names), or undefined. Repeated headers
  * that Node keeps as arrays (e.g. set-cookie) yield their first element.
  */

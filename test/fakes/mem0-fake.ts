@@ -15,7 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { constantTimeEqual, flatHeaders, headerValue, listenOnLoopback, readBody, sendJson } from './http-helpers';
+import { constantTimeEqual, flatHeaders, headerValue, listenOnLoopback, parseJsonBody, readBody, sendJson } from './http-helpers';
+import { isRecord } from '../../shared/util/is-record';
 
 /** Options of {@link startMem0Fake}. */
 export interface Mem0FakeOptions {
@@ -63,7 +64,6 @@ export interface Mem0Fake {
   close(): Promise<void>;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** DRF's error shape, as the platform answers. */
 const detail = (text: string): { detail: string } => ({ detail: text });
@@ -94,16 +94,7 @@ export async function startMem0Fake(options: Mem0FakeOptions): Promise<Mem0Fake>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = req.url ?? '/';
     const raw = await readBody(req);
-    let body: unknown;
-    let parsed = true;
-    if (raw.length > 0) {
-      try {
-        body = JSON.parse(raw.toString('utf8')) as unknown;
-      } catch {
-        body = raw.toString('utf8');
-        parsed = false;
-      }
-    }
+    const { body, parsed } = parseJsonBody(raw);
     const log: Mem0FakeRequestLog = { method: req.method ?? '', path, headers: flatHeaders(req), body, status: 0 };
     requests.push(log);
     const answer = (status: number, payload: unknown): void => {

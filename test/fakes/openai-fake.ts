@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { constantTimeEqual, flatHeaders, headerValue, listenOnLoopback, readBody, sendJson, TimerBag } from './http-helpers';
+import { constantTimeEqual, flatHeaders, headerValue, listenOnLoopback, parseJsonBody, readBody, sendJson, TimerBag } from './http-helpers';
+import { isRecord } from '../../shared/util/is-record';
 
 /** Options of {@link startOpenAiFake}. */
 export interface OpenAiFakeOptions {
@@ -221,9 +222,6 @@ function errorBody(err: ApiError): unknown {
   return { error: { message: err.message, type: err.type, param: err.param ?? null, code: err.code } };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A rough, deterministic token estimate (about four characters per token). */
 function estimateTokens(text: string): number {
@@ -598,16 +596,7 @@ export async function startOpenAiFake(options: OpenAiFakeOptions): Promise<OpenA
     const path = req.url ?? '/';
     const headers = flatHeaders(req);
     const raw = await readBody(req);
-    let body: unknown;
-    let parsed = true;
-    if (raw.length > 0) {
-      try {
-        body = JSON.parse(raw.toString('utf8')) as unknown;
-      } catch {
-        body = raw.toString('utf8');
-        parsed = false;
-      }
-    }
+    const { body, parsed } = parseJsonBody(raw);
     const [pathname = '', query = ''] = path.split('?');
     const azureDeployment = options.azure ? /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(pathname)?.[1] : undefined;
     const isChat = req.method === 'POST' && (options.azure ? azureDeployment !== undefined : pathname === `${basePath}/chat/completions`);
