@@ -4,41 +4,19 @@
  * as a mounted bucket's, one message delivered to six runs must still get one claim.
  */
 import { mkdtempSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createFsObjectStore, type FsOperations } from '../../../shared/adapters/fs-object-store';
 import type { ClaimResult, HistoryKey } from '../../../shared/history/exchange';
 import { ExchangeLog } from '../../../shared/history/exchange-log';
 import { historyFolder } from '../../../shared/history/keys';
 import { guarantee } from '../../helpers/guarantee';
+import { mountedBucketStore } from '../../helpers/mounted-bucket';
 
 const KEY: HistoryKey = { conversationId: 'cidMountedBucket==', userId: 'staff-1' };
 const LEASE_MS = 180_000;
 /** What a write costs on a mounted bucket. */
 const WRITE_LATENCY_MS = 20;
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** `link` as a filesystem without hard links answers it. */
-const noLinks: FsOperations['link'] = () => Promise.reject(Object.assign(new Error('operation not permitted'), { code: 'EPERM' }));
-
-/** `open` whose handles take {@link WRITE_LATENCY_MS} before each write, as a mounted bucket does. */
-const slowOpen = (async (file: Parameters<typeof open>[0], flags?: Parameters<typeof open>[1]) => {
-  const handle = await open(file, flags);
-  return new Proxy(handle, {
-    get(target, property) {
-      if (property === 'writeFile') {
-        return async (...args: Parameters<FileHandle['writeFile']>) => {
-          await delay(WRITE_LATENCY_MS);
-          return target.writeFile(...args);
-        };
-      }
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}) as FsOperations['open'];
 
 let root: string;
 beforeEach(() => {
@@ -46,7 +24,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-const mountedStore = () => createFsObjectStore(root, { fs: { link: noLinks, open: slowOpen } });
+const mountedStore = () => mountedBucketStore(root, WRITE_LATENCY_MS);
 
 describe(guarantee('Exactly one answer per message'), () => {
   describe('filesystem store without hard links (e.g. a mounted OSS bucket), slow writes', () => {

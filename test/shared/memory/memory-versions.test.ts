@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { open, type FileHandle } from 'node:fs/promises';
-import { createFsObjectStore, type FsOperations } from '../../../shared/adapters/fs-object-store';
+import { createFsObjectStore } from '../../../shared/adapters/fs-object-store';
 import { MemoryObjectStore } from '../../../shared/adapters/memory-object-store';
 import { StorageError } from '../../../shared/errors';
 import { mergeStates } from '../../../shared/memory/facts';
@@ -10,6 +9,7 @@ import { HEAD_NAME, MemoryVersions, memoryFolder, versionName } from '../../../s
 import type { ObjectStore } from '../../../shared/ports';
 import { captureLogger } from '../../helpers/capture-logger';
 import { guarantee } from '../../helpers/guarantee';
+import { mountedBucketStore } from '../../helpers/mounted-bucket';
 
 const BOUNDS = { maxItems: 30, maxBytes: 4096, maxFactChars: 300 };
 const merge = mergeStates(BOUNDS);
@@ -252,28 +252,10 @@ describe(guarantee('No lost history'), () => {
   afterAll(() => {
     for (const folder of folders) rmSync(folder, { recursive: true, force: true });
   });
-  /** `link` as a filesystem without hard links (an OSS mount) answers it. */
-  const noLinks: FsOperations['link'] = () => Promise.reject(Object.assign(new Error('operation not permitted'), { code: 'EPERM' }));
-  /** `open` whose handles wait a little before each write, so a created file shows empty for a while, as on a mount. */
-  const slowOpen = (async (file: Parameters<typeof open>[0], flags?: Parameters<typeof open>[1]) => {
-    const handle = await open(file, flags);
-    return new Proxy(handle, {
-      get(target, property) {
-        if (property === 'writeFile') {
-          return async (...args: Parameters<FileHandle['writeFile']>) => {
-            await new Promise((resolve) => setTimeout(resolve, 10));
-            return target.writeFile(...args);
-          };
-        }
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  }) as FsOperations['open'];
   const stores: Array<[string, () => ObjectStore]> = [
     ['memory', () => new MemoryObjectStore()],
     ['filesystem', () => createFsObjectStore(tempFolder())],
-    ['filesystem without hard links, with slow writes', () => createFsObjectStore(tempFolder(), { fs: { link: noLinks, open: slowOpen } })],
+    ['filesystem without hard links, with slow writes', () => mountedBucketStore(tempFolder(), 10)],
   ];
 
   it.each(stores)('ten concurrent writers of one person on the %s store each keep their fact: conflicts are merged, never overwritten', async (_name, make) => {
